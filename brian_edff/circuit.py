@@ -1,0 +1,518 @@
+"""Build and run the CSDP circuit in Brian2 from :mod:`brian_edff.models`.
+
+The circuit knows nothing about data sets or training loops: it simulates a
+*chunk* of stimulus windows (a :class:`~brian_edff.stimuli.WindowPlan`) in a
+single ``run``, starting from given weights, and returns the weights after the
+chunk and per-window readouts (spike counts, goodness, reconstructions).
+
+Two Brian2 devices are supported:
+
+* ``"runtime"`` -- Brian2's runtime device (Cython, or NumPy where no
+  compiler is at hand); the network is rebuilt for each chunk, compiled code
+  is cached by Brian2.
+* ``"standalone"`` -- ``cpp_standalone``: compiled once per network shape
+  (cached on disk), then run chunk after chunk with ``device.run(run_args=...)``
+  swapping in the chunk's TimedArrays and the current weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+
+import brian2
+import numpy as np
+from brian2 import (
+    Network,
+    NeuronGroup,
+    StateMonitor,
+    SpikeMonitor,
+    Synapses,
+    TimedArray,
+    linked_var,
+)
+
+from . import models
+from .params import Params
+
+__all__ = ["Circuit", "ChunkResult", "PROJECTIONS", "Projection", "init_weights",
+           "DEVICES"]
+
+DEVICES = ("runtime", "standalone")
+
+
+@dataclass(frozen=True)
+class Projection:
+    """One synaptic projection of the circuit.
+
+    Attributes
+    ----------
+    name : str
+        Short name used in checkpoints (``W1``, ``M1`` ...).
+    pre, post : str
+        Population names.
+    rule : {"csdp", "classifier", "recon"}
+        Learning rule.
+    inhibitory : bool
+        Lateral inhibition (subtracted, non-negative, no self-connection).
+    """
+
+    name: str
+    pre: str
+    post: str
+    rule: str
+    inhibitory: bool = False
+
+
+#: All projections: bottom-up W, top-down V, context Y, lateral M, heads C, R.
+PROJECTIONS = (
+    Projection("W1", "z0", "z1", "csdp"),
+    Projection("V2", "z2", "z1", "csdp"),
+    Projection("Y1", "zc", "z1", "csdp"),
+    Projection("M1", "z1", "z1", "csdp", inhibitory=True),
+    Projection("W2", "z1", "z2", "csdp"),
+    Projection("Y2", "zc", "z2", "csdp"),
+    Projection("M2", "z2", "z2", "csdp", inhibitory=True),
+    Projection("C1", "z1", "zy", "classifier"),
+    Projection("C2", "z2", "zy", "classifier"),
+    Projection("R1", "z1", "zR", "recon"),
+)
+
+
+def population_sizes(params: Params, n_input: int) -> dict:
+    """Sizes of the populations ``z0, zc, z1, z2, zy, zR``."""
+    return {"z0": n_input, "zc": params.n_labels, "z1": params.n_hidden1,
+            "z2": params.n_hidden2, "zy": params.n_labels, "zR": n_input}
+
+
+def init_weights(params: Params, n_input: int, rng: np.random.Generator) -> dict:
+    """Initial weights U(-1, 1) as dense [pre, post] float32 matrices.
+
+    Lateral matrices are clipped to [0, 1] with a zero diagonal, which is what
+    the author's first update does to its U(-1, 1) initialisation.
+    """
+    sizes = population_sizes(params, n_input)
+    weights = {}
+    for proj in PROJECTIONS:
+        shape = (sizes[proj.pre], sizes[proj.post])
+        w = rng.uniform(-params.w_bound, params.w_bound, size=shape).astype(np.float32)
+        if proj.inhibitory:
+            w = np.clip(w, 0, params.w_bound)
+            np.fill_diagonal(w, 0)
+        weights[proj.name] = w
+    return weights
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk of windows produced.
+
+    Attributes
+    ----------
+    weights : dict of ndarray
+        Dense [pre, post] weights after the chunk.
+    counts : dict of ndarray
+        Spike counts per window, ``{"z1": (n_windows, n1), "z2": ..., "zy": ...}``.
+    goodness : ndarray
+        Goodness summed over each window, shape (n_windows, 2) for z1, z2.
+    recon : ndarray or None
+        Reconstruction per window (summed zR trace / (T + 1)), (n_windows, n_input).
+    spikes : dict
+        ``{population: (indices, times in steps)}`` when spikes were recorded.
+    """
+
+    weights: dict
+    counts: dict
+    goodness: np.ndarray
+    recon: np.ndarray | None
+    spikes: dict = field(default_factory=dict)
+
+
+def _window_function_names():
+    return ("y_target", "csdp_on", "classifier_on", "recon_on", "context_label",
+            "target_label")
+
+
+class Circuit:
+    """The spiking circuit for one parameter set, input size and chunk length.
+
+    Parameters
+    ----------
+    params : Params
+        Validated parameters.
+    n_input : int
+        Pixels per image.
+    n_windows : int
+        Windows per chunk (every :meth:`run` simulates this many).
+    device : {"runtime", "standalone"}
+        Brian2 device.
+    build_dir : str, optional
+        Where the standalone project is compiled (a cache keyed by the
+        equations and shape); default ``~/.cache/brian_edff``.
+    record_spikes : bool
+        Also record every spike (for rasters).
+    seed : int
+        Seed of Brian2's random generator (the Bernoulli draws).
+    extra_namespace : dict, optional
+        Additional constants made visible to every equation (for user edits
+        of :mod:`brian_edff.models`).
+    """
+
+    def __init__(self, params: Params, n_input: int, n_windows: int,
+                 device: str = "runtime", build_dir: str | None = None,
+                 record_spikes: bool = False, seed: int = 0,
+                 extra_namespace: dict | None = None):
+        if device not in DEVICES:
+            raise ValueError(f"device: unknown device {device!r}; use one of {DEVICES}")
+        if n_windows < 1:
+            raise ValueError(f"n_windows: must be >= 1, got {n_windows}")
+        self.params = params
+        self.n_input = int(n_input)
+        self.n_windows = int(n_windows)
+        self.device = device
+        self.record_spikes = record_spikes
+        self.seed = int(seed)
+        self.extra_namespace = dict(extra_namespace or {})
+        self.sizes = population_sizes(params, n_input)
+        self.build_s = 0.0
+        self._built = None
+        self._chunk_index = 0
+        if device == "standalone":
+            self.build_dir = build_dir or os.path.join(
+                os.environ.get("BRIAN_EDFF_CACHE",
+                               os.path.expanduser("~/.cache/brian_edff")),
+                self.build_key())
+            self._build_standalone()
+
+    # -- identification -----------------------------------------------------
+    def build_key(self) -> str:
+        """Hash of everything compiled into a standalone build."""
+        parts = [brian2.__version__, repr(sorted(self.params.to_dict().items())),
+                 str(self.n_input), str(self.n_windows), str(self.record_spikes),
+                 str(self.seed), repr(sorted(self.extra_namespace.items()))]
+        parts += [f"{k}={getattr(models, k)!r}" for k in sorted(dir(models))
+                  if k.isupper()]
+        digest = hashlib.sha1("\n".join(parts).encode()).hexdigest()[:16]
+        return f"edff_{self.n_input}_{self.params.n_hidden1}_{self.params.n_hidden2}_{digest}"
+
+    # -- network construction -------------------------------------------------
+    def _namespace(self, **extra):
+        p = self.params
+        ns = {"tau_m": p.tau_m, "tau_tr": p.tau_tr, "rho_b": p.rho_b,
+              "theta_min": p.theta_min, "inf": np.inf}
+        ns.update(self.extra_namespace)
+        ns.update(extra)
+        return ns
+
+    def _timed_arrays(self, plan=None):
+        """The per-window functions of time, from ``plan`` or zeros."""
+        n, window = self.n_windows, self.params.window
+        if plan is None:
+            pixels = np.zeros((n, self.n_input))
+            phase = np.zeros((n, self.n_input))
+            per_window = {name: np.zeros(n) for name in _window_function_names()}
+        else:
+            pixels, phase = plan.pixels, plan.phase
+            per_window = plan.window_functions()
+        arrays = {"pixel_rate": TimedArray(np.asarray(pixels, dtype=float), dt=window,
+                                           name="pixel_rate"),
+                  "pixel_phase": TimedArray(np.asarray(phase, dtype=float), dt=window,
+                                            name="pixel_phase")}
+        for name, values in per_window.items():
+            arrays[name] = TimedArray(np.asarray(values, dtype=float), dt=window,
+                                      name=name)
+        return arrays
+
+    def build_network(self, plan=None):
+        """Create every Brian2 object; returns a dict of them and the Network."""
+        p, sizes = self.params, self.sizes
+        funcs = self._timed_arrays(plan)
+        window = p.window
+        objs = {"funcs": funcs}
+        pop_events = {"csdp_event": models.CSDP_EVENT}
+
+        z0 = NeuronGroup(sizes["z0"], models.INPUT_EQS, threshold=models.INPUT_THRESHOLD,
+                         reset=models.SPIKE_RESET, events=dict(pop_events),
+                         namespace=self._namespace(**funcs), dt=p.dt, name="z0")
+        zc = NeuronGroup(sizes["zc"], models.CONTEXT_EQS,
+                         threshold=models.CONTEXT_THRESHOLD, reset=models.SPIKE_RESET,
+                         events=dict(pop_events), namespace=self._namespace(**funcs),
+                         dt=p.dt, name="zc")
+        hidden_events = {"csdp_event": models.CSDP_EVENT,
+                         "head_event": models.HEAD_EVENT,
+                         "csdp_spike": models.CSDP_SPIKE_EVENT,
+                         "recon_event": models.RECON_EVENT}
+        layers = {}
+        for name, theta_g in (("z1", p.theta_g1), ("z2", p.theta_g2)):
+            layers[name] = NeuronGroup(
+                sizes[name], models.LIF_EQS + models.HIDDEN_EXTRA_EQS,
+                threshold=models.LIF_THRESHOLD, reset=models.LIF_RESET,
+                events=dict(hidden_events), method="euler", dt=p.dt, name=name,
+                namespace=self._namespace(R_exc=p.R_m, R_inh=p.R_inh,
+                                          theta_g=theta_g, **funcs))
+        zy = NeuronGroup(sizes["zy"], models.LIF_EQS + models.CLASSIFIER_EXTRA_EQS,
+                         threshold=models.LIF_THRESHOLD, reset=models.LIF_RESET,
+                         method="euler", dt=p.dt, name="zy",
+                         namespace=self._namespace(R_exc=1.0, R_inh=0.0, **funcs))
+        zR = NeuronGroup(sizes["zR"], models.LIF_EQS + models.RECON_EXTRA_EQS,
+                         threshold=models.LIF_THRESHOLD, reset=models.LIF_RESET,
+                         method="euler", dt=p.dt, name="zR",
+                         namespace=self._namespace(R_exc=1.0, R_inh=0.0, **funcs))
+        zR.s_input = linked_var(z0, "s")
+        pops = {"z0": z0, "zc": zc, "z1": layers["z1"], "z2": layers["z2"], "zy": zy,
+                "zR": zR}
+        objs["pops"] = pops
+        extra = []
+
+        # Window start: reset all state except weights.
+        for group in (z0, zc):
+            extra.append(group.run_regularly("s = 0\ns_prev = 0", dt=window,
+                                             when="start", name=f"{group.name}_window"))
+            extra.append(group.run_regularly(models.STEP_BOOKKEEPING, when="after_groups",
+                                             name=f"{group.name}_bookkeeping"))
+        for group in (layers["z1"], layers["z2"], zy):
+            extra.append(group.run_regularly(models.LIF_WINDOW_RESET, dt=window,
+                                             when="start", name=f"{group.name}_window"))
+            extra.append(group.run_regularly(models.LIF_BOOKKEEPING, when="after_groups",
+                                             name=f"{group.name}_bookkeeping"))
+
+        # Layer summaries (goodness, spike count) as summed variables.
+        summaries = {}
+        for name in ("z1", "z2", "zy"):
+            summary = NeuronGroup(1, models.SUMMARY_EQS, dt=p.dt, name=f"{name}_summary")
+            link = Synapses(pops[name], summary, models.SUMMARY_SYNAPSE, dt=p.dt,
+                            name=f"{name}_to_summary")
+            link.connect()
+            for updater in link.summed_updaters.values():
+                updater.when, updater.order = "after_resets", 0
+            extra += [link]
+            extra.append(summary.run_regularly(models.SUMMARY_WINDOW_RESET, dt=window,
+                                               when="start", name=f"{name}_summary_window"))
+            extra.append(summary.run_regularly(models.SUMMARY_ACCUMULATE,
+                                               when="after_resets", order=1,
+                                               name=f"{name}_summary_accumulate"))
+            pops[name].n_spikes = linked_var(summary, "n_spikes")
+            if name != "zy":
+                pops[name].G = linked_var(summary, "G")
+            summaries[name] = summary
+        objs["summaries"] = summaries
+
+        # Per-step signals after the spikes of the step are known.
+        for name in ("z1", "z2"):
+            extra.append(layers[name].run_regularly(
+                models.CSDP_MODULATOR + "\n" + models.THRESHOLD_ADAPTATION,
+                when="after_resets", order=2, name=f"{name}_modulator"))
+        extra.append(zy.run_regularly(
+            models.CLASSIFIER_ERROR + "\n" + models.THRESHOLD_ADAPTATION,
+            when="after_resets", order=2, name="zy_error"))
+
+        # Reconstruction layer: updated after the synapses of the step, so that
+        # it integrates z1's spikes of the same step.
+        zR.state_updater.when, zR.state_updater.order = "after_synapses", 0
+        extra.append(zR.run_regularly(models.RECON_BOOKKEEPING, when="after_synapses",
+                                      order=1, name="zR_bookkeeping"))
+        zR.thresholder["spike"].when, zR.thresholder["spike"].order = "after_synapses", 2
+        zR.resetter["spike"].when, zR.resetter["spike"].order = "after_synapses", 3
+        extra.append(zR.run_regularly(models.RECON_ERROR, when="after_synapses", order=4,
+                                      name="zR_error"))
+        extra.append(zR.run_regularly(models.RECON_WINDOW_RESET, dt=window, when="start",
+                                      name="zR_window"))
+
+        objs["synapses"] = {proj.name: self._projection(proj, pops, funcs)
+                            for proj in PROJECTIONS}
+
+        # Per-window readouts, sampled at each window start (before the reset).
+        monitor_kw = dict(record=True, dt=window, when="start", order=-10)
+        monitors = {name: StateMonitor(pops[name], "count", name=f"{name}_counts",
+                                       **monitor_kw) for name in ("z1", "z2", "zy")}
+        monitors["goodness"] = StateMonitor(
+            summaries["z1"], "G_window", name="z1_goodness", **monitor_kw)
+        monitors["goodness2"] = StateMonitor(
+            summaries["z2"], "G_window", name="z2_goodness", **monitor_kw)
+        monitors["recon"] = StateMonitor(zR, "tr_sum", name="zR_recon", **monitor_kw)
+        objs["monitors"] = monitors
+        spike_monitors = {}
+        if self.record_spikes:
+            spike_monitors = {name: SpikeMonitor(group, name=f"{name}_spikes")
+                              for name, group in pops.items()}
+        objs["spike_monitors"] = spike_monitors
+
+        net = Network(*pops.values(), *summaries.values(), *extra,
+                      *objs["synapses"].values(), *monitors.values(),
+                      *spike_monitors.values())
+        net.schedule = models.SCHEDULE
+        objs["net"] = net
+        return objs
+
+    def _projection(self, proj: Projection, pops: dict, funcs: dict) -> Synapses:
+        """Synapses of one projection with its propagation and learning pathways."""
+        p = self.params
+        pre, post = pops[proj.pre], pops[proj.post]
+        lo = 0.0 if proj.inhibitory else -p.w_bound
+        ns = self._namespace(w_min=lo, w_max=p.w_bound, **funcs)
+        on_pre = {"pre": models.PROPAGATE_INH if proj.inhibitory else models.PROPAGATE_EXC}
+        on_event = {"pre": "spike"}
+        on_post = None
+        if proj.rule == "csdp":
+            gain = p.R_m
+            if proj.inhibitory:
+                gain = p.R_inh if p.lateral_sign == "reference" else -p.R_inh
+            ns.update(eta=p.eta, gain=gain, lambda_w=p.w_decay)
+            on_pre["learn"] = models.CSDP_ON_PRE
+            on_event["learn"] = "csdp_event"
+            on_post = models.CSDP_DECAY_ON_POST
+            on_event["post"] = "csdp_spike"
+        else:
+            ns.update(eta=p.eta_head, gain=p.head_gain)
+            on_pre["learn"] = models.HEAD_ON_PRE
+            on_event["learn"] = "head_event" if proj.rule == "classifier" else "recon_event"
+        syn = Synapses(pre, post, models.WEIGHT_EQS, on_pre=on_pre, on_post=on_post,
+                       on_event=on_event, namespace=ns, dt=p.dt, name=proj.name)
+        ii, jj = self._indices(proj)
+        syn.connect(i=ii, j=jj)
+        # Learning first (uses the weights of the previous step), then decay,
+        # then propagation with the freshly updated weights.
+        syn.learn.order = -2
+        if on_post is not None:
+            syn.post.order = -1
+        if proj.rule == "recon":
+            # zR learns after its own spikes of this step are known.
+            syn.learn.when, syn.learn.order = "after_synapses", 5
+        return syn
+
+    def _indices(self, proj: Projection):
+        """Pre-major synapse indices of a dense (or hollow) projection."""
+        n_pre, n_post = self.sizes[proj.pre], self.sizes[proj.post]
+        ii = np.repeat(np.arange(n_pre, dtype=np.int32), n_post)
+        jj = np.tile(np.arange(n_post, dtype=np.int32), n_pre)
+        if proj.inhibitory:
+            keep = ii != jj
+            ii, jj = ii[keep], jj[keep]
+        return ii, jj
+
+    def dense_to_vector(self, proj: Projection, matrix: np.ndarray) -> np.ndarray:
+        """Dense [pre, post] matrix to the synapse vector of ``proj``."""
+        ii, jj = self._indices(proj)
+        return np.asarray(matrix, dtype=float)[ii, jj]
+
+    def vector_to_dense(self, proj: Projection, vector: np.ndarray,
+                        dtype=np.float32) -> np.ndarray:
+        """Synapse vector of ``proj`` to a dense [pre, post] matrix."""
+        ii, jj = self._indices(proj)
+        dense = np.zeros((self.sizes[proj.pre], self.sizes[proj.post]), dtype=dtype)
+        dense[ii, jj] = vector
+        return dense
+
+    # -- standalone -----------------------------------------------------------
+    def _build_standalone(self):
+        import time
+
+        from brian2 import device, set_device
+
+        start = time.perf_counter()
+        directory = self.build_dir
+        set_device("cpp_standalone", directory=directory, build_on_run=False,
+                   with_output=False)
+        brian2.seed(self.seed)
+        objs = self.build_network(plan=None)
+        objs["net"].run(self.n_windows * self.params.window)
+        device.build(directory=directory, compile=True, run=False, with_output=False,
+                     clean=False)
+        self._built = objs
+        self.build_s = time.perf_counter() - start
+
+    def close(self):
+        """Release the standalone device (so another circuit can be built)."""
+        if self.device == "standalone" and self._built is not None:
+            from brian2 import device, set_device
+            device.reinit()
+            device.activate()
+            set_device("runtime")
+            self._built = None
+
+    # -- running ---------------------------------------------------------------
+    def run(self, plan, weights: dict, theta_base: dict, report=None) -> ChunkResult:
+        """Simulate one chunk of windows.
+
+        Parameters
+        ----------
+        plan : WindowPlan
+            Exactly ``n_windows`` windows.
+        weights : dict of ndarray
+            Dense [pre, post] weights per projection name.
+        theta_base : dict of ndarray
+            Per-neuron base thresholds for ``z1, z2, zy, zR``.
+        report : str or None
+            Brian2 progress report for the runtime device.
+
+        Returns
+        -------
+        ChunkResult
+        """
+        if plan.n_windows != self.n_windows:
+            raise ValueError(f"plan has {plan.n_windows} windows, circuit expects "
+                             f"{self.n_windows}")
+        duration = self.n_windows * self.params.window
+        if self.device == "runtime":
+            brian2.seed(self.seed + 7919 * self._chunk_index)
+            objs = self.build_network(plan)
+            for proj in PROJECTIONS:
+                objs["synapses"][proj.name].w = self.dense_to_vector(proj, weights[proj.name])
+            for name, values in theta_base.items():
+                objs["pops"][name].theta_base = values
+            objs["net"].run(duration, report=report)
+        else:
+            from brian2 import device
+
+            objs = self._built
+            run_args = {objs["funcs"][name]: values
+                        for name, values in plan.timed_array_values().items()}
+            for proj in PROJECTIONS:
+                run_args[objs["synapses"][proj.name].w] = self.dense_to_vector(
+                    proj, weights[proj.name])
+            for name, values in theta_base.items():
+                run_args[objs["pops"][name].theta_base] = np.asarray(values, dtype=float)
+            device.run(run_args=run_args, with_output=False)
+            self._remove_static_run_args()
+        self._chunk_index += 1
+        return self._collect(objs)
+
+    def _remove_static_run_args(self):
+        from brian2 import device
+
+        folder = os.path.join(device.project_dir, "static_arrays")
+        for fname in list(device.run_args_arrays):
+            for path in (os.path.join(folder, fname), os.path.join(folder, fname + ".lock")):
+                if os.path.exists(path):
+                    os.remove(path)
+
+    def _collect(self, objs) -> ChunkResult:
+        """Read weights and per-window readouts after a run."""
+        weights = {proj.name: self.vector_to_dense(proj, np.asarray(
+            objs["synapses"][proj.name].w[:])) for proj in PROJECTIONS}
+        mons, pops = objs["monitors"], objs["pops"]
+
+        def per_window(monitor, group, var):
+            # Sample k (k >= 1) holds window k-1; the group holds the last one.
+            recorded = np.asarray(getattr(monitor, var)).T[1:]
+            return np.vstack([recorded, np.asarray(getattr(group, var)[:])[None, :]])
+
+        counts = {name: per_window(mons[name], pops[name], "count").astype(np.float32)
+                  for name in ("z1", "z2", "zy")}
+        goodness = np.column_stack([
+            per_window(mons["goodness"], objs["summaries"]["z1"], "G_window")[:, 0],
+            per_window(mons["goodness2"], objs["summaries"]["z2"], "G_window")[:, 0]])
+        recon = per_window(mons["recon"], pops["zR"], "tr_sum") / (self.params.T + 1)
+        spikes = {}
+        for name, mon in objs["spike_monitors"].items():
+            steps = np.round(np.asarray(mon.t / self.params.dt)).astype(np.int64)
+            spikes[name] = (np.asarray(mon.i[:]), steps)
+        return ChunkResult(weights=weights, counts=counts, goodness=goodness,
+                           recon=recon.astype(np.float32), spikes=spikes)
+
+    def delete_build(self):
+        """Remove the compiled standalone project from disk."""
+        if self.device == "standalone" and os.path.isdir(self.build_dir):
+            shutil.rmtree(self.build_dir, ignore_errors=True)

@@ -1,0 +1,211 @@
+"""The equations of the ED-FF / CSDP circuit, as Brian2 strings.
+
+This is the file to open and edit. Every population and every plastic
+projection of the circuit is declared here as plain Brian2 model code; the
+builder in :mod:`brian_edff.circuit` only wires these strings together.
+
+The circuit is the one of Ororbia, "Learning Spiking Neural Systems with the
+Event-Driven Forward-Forward Process" (arXiv:2303.18187, 2023), published as
+"Contrastive signal-dependent plasticity: Self-supervised learning in spiking
+neural circuits" (Science Advances 10:eadn6076, 2024).
+
+Discrete-time conventions (those of the author's code)
+------------------------------------------------------
+* One stimulus is shown for a *window* of ``T`` steps of size ``dt``; all
+  state (membranes, traces, thresholds, counters) is reset at the window's
+  first step. Weights persist.
+* Every projection carries the presynaptic spikes of the *previous* step:
+  spikes of step ``t`` are added to ``I_exc``/``I_inh`` during step ``t`` and
+  integrated by the membrane at step ``t + 1``. The only exception is the
+  reconstruction layer, driven by layer 1's spikes of the *same* step.
+* The learning rules fire on presynaptic events, so they cost nothing where
+  no spike arrives. CSDP pairs a presynaptic spike of step ``t - 1`` (event
+  ``csdp_event``, raised when ``s_prev == 1``) with the postsynaptic
+  modulator ``d`` of step ``t``.
+* Per-window switches (positive/negative target, plasticity on/off, the
+  context label) are :class:`brian2.TimedArray` functions of ``t`` indexed
+  by window: ``y_target(t)``, ``csdp_on(t)``, ``classifier_on(t)``,
+  ``recon_on(t)``, ``context_label(t)``, ``target_label(t)``; pixel rates are
+  ``pixel_rate(t, i)``.
+
+Time constants carry units (``tau_m``, ``tau_tr``); membranes, currents and
+weights are dimensionless, as in the paper. Constants named in the strings
+(``tau_m``, ``R_exc``, ``theta_g``, ``eta`` ...) come from each object's
+namespace, filled from :class:`brian_edff.params.Params`.
+
+Example: spike-frequency adaptation
+-----------------------------------
+Add a variable ``a`` that jumps on every spike and relaxes with ``tau_a``::
+
+    LIF_EQS = LIF_EQS.replace("j = R_exc", "j = -a + R_exc") + '''
+    da/dt = -a / tau_a : 1
+    '''
+    LIF_RESET += "; a += b_a"
+
+and give ``tau_a``, ``b_a`` in the layer's namespace (``extra_namespace``
+of :class:`brian_edff.circuit.Circuit`).
+"""
+
+#: Order of the scheduling slots inside one time step. Resets come before
+#: synapses so that traces and modulators of step ``t`` are final when the
+#: learning pathways of step ``t`` run.
+SCHEDULE = ["start", "groups", "thresholds", "resets", "synapses", "end"]
+
+# --------------------------------------------------------------------------
+# Input populations
+# --------------------------------------------------------------------------
+
+#: Bernoulli input (z0): pixel ``i`` spikes at each step with probability
+#: ``rate`` (its intensity in [0, 1]). ``phase`` is a per-window random phase
+#: added to the uniform draw (a Cranley-Patterson rotation, which leaves the
+#: draw uniform): it makes every chunk of a compiled standalone run draw fresh
+#: noise although the binary's generator restarts from the same seed.
+INPUT_EQS = """
+rate = pixel_rate(t, i) : 1
+phase = pixel_phase(t, i) : 1
+s : 1
+s_prev : 1
+"""
+#: Bernoulli spike: ``u < rate`` with ``u`` uniform in [0, 1).
+INPUT_THRESHOLD = "(rand() + phase) % 1.0 < rate"
+
+#: Label context (zc): the unit of the window's context label spikes at every
+#: step; ``context_label(t) = -1`` silences the population (test windows).
+CONTEXT_EQS = """
+s : 1
+s_prev : 1
+"""
+CONTEXT_THRESHOLD = "i == int(context_label(t))"
+
+#: Spike bookkeeping of every population: ``s`` marks this step's spike.
+SPIKE_RESET = "s = 1"
+
+#: Start of every step (after the membrane update): remember last step's
+#: spikes, clear this step's and the input accumulators.
+STEP_BOOKKEEPING = "s_prev = s\ns = 0"
+
+# --------------------------------------------------------------------------
+# Leaky integrate-and-fire layers (z1, z2, classifier zy, reconstruction zR)
+# --------------------------------------------------------------------------
+
+#: LIF membrane (Euler step ``v += dt (-v + j) / tau_m``) and spike trace
+#: (``tr *= 1 - dt / tau_tr``, set to 1 on a spike). ``I_exc``/``I_inh`` hold
+#: the summed weights of last step's presynaptic spikes, so
+#: ``j = R_exc * sum_i w_i s_i(t - dt) - R_inh * sum_k m_k s_k(t - dt)``.
+LIF_EQS = """
+dv/dt = (-v + j) / tau_m : 1
+j = R_exc * I_exc - R_inh * I_inh : 1
+dtr/dt = -tr / tau_tr : 1
+I_exc : 1
+I_inh : 1
+theta : 1
+theta_base : 1 (constant)
+s : 1
+s_prev : 1
+count : 1
+"""
+#: Spike when the membrane crosses the (adaptive) threshold; no refractoriness.
+LIF_THRESHOLD = "v > theta"
+#: On a spike: membrane to 0, trace to 1, count it.
+LIF_RESET = "v = 0\ntr = 1\ns = 1\ncount += 1"
+#: Clear the input accumulators once the membrane has integrated them.
+LIF_BOOKKEEPING = STEP_BOOKKEEPING + "\nI_exc = 0\nI_inh = 0"
+#: Window start: everything but the weights goes back to rest.
+LIF_WINDOW_RESET = (
+    "v = 0\ntr = 0\ntheta = theta_base\nI_exc = 0\nI_inh = 0\ns = 0\ns_prev = 0\n"
+    "count = 0"
+)
+
+#: Layer-wide adaptive threshold: pushes each layer toward one spike per step,
+#: ``theta <- max(theta + rho_b (n_spikes - 1), theta_min)``.
+THRESHOLD_ADAPTATION = "theta = clip(theta + rho_b * (n_spikes - 1), theta_min, inf)"
+
+#: Hidden layers (z1, z2) read back their layer's goodness and spike count.
+HIDDEN_EXTRA_EQS = """
+G : 1 (linked)
+n_spikes : 1 (linked)
+d : 1
+"""
+#: CSDP modulatory signal: derivative of the binary cross-entropy of
+#: ``p = sigmoid(G - theta_g)`` against the window's target ``y`` (1 for a
+#: positive, 0 for a negative window) with respect to the trace:
+#: ``d_j = 2 tr_j (p - y)``.
+CSDP_MODULATOR = "d = 2 * tr * (1 / (1 + exp(theta_g - G)) - y_target(t))"
+
+#: The classifier layer (zy) has an adaptive threshold too and a local error
+#: between the target label's spikes and its own traces.
+CLASSIFIER_EXTRA_EQS = """
+n_spikes : 1 (linked)
+err : 1
+"""
+#: Classifier error ``e_j = 2 (1[j = label] - tr_j)``, switched by
+#: ``classifier_on`` (positive windows, or the context-free head window).
+CLASSIFIER_ERROR = (
+    "err = 2 * (int(i == int(target_label(t))) - tr) * classifier_on(t)"
+)
+
+#: The reconstruction layer (zR) predicts the input spikes from z1's spikes
+#: of the same step; its threshold stays at ``theta_base``.
+RECON_EXTRA_EQS = """
+s_input : 1 (linked)
+err : 1
+tr_sum : 1
+"""
+#: Reconstruction error ``e_j = 2 (s0_j(t) - sR_j(t))``; the reconstruction of
+#: the stimulus is the summed trace over the window.
+RECON_ERROR = "err = 2 * (s_input - s) * recon_on(t)\ntr_sum += tr"
+RECON_BOOKKEEPING = "s = 0\nI_exc = 0"
+RECON_WINDOW_RESET = "v = 0\ntr = 0\ntheta = theta_base\nI_exc = 0\ns = 0\ntr_sum = 0"
+
+# --------------------------------------------------------------------------
+# Layer summaries: goodness and spike count of a layer, one neuron each
+# --------------------------------------------------------------------------
+
+#: One-neuron group per layer: its goodness ``G = sum_j tr_j^2``, spike count
+#: of this step, and the goodness summed over the window (for the readout).
+SUMMARY_EQS = """
+G : 1
+n_spikes : 1
+G_window : 1
+"""
+#: Summed variables from the layer into its summary neuron.
+SUMMARY_SYNAPSE = """
+G_post = tr_pre ** 2 : 1 (summed)
+n_spikes_post = s_pre : 1 (summed)
+"""
+SUMMARY_ACCUMULATE = "G_window += G"
+SUMMARY_WINDOW_RESET = "G_window = 0"
+
+# --------------------------------------------------------------------------
+# Projections
+# --------------------------------------------------------------------------
+
+#: Every projection stores one weight per synapse.
+WEIGHT_EQS = "w : 1"
+#: Spike propagation: excitatory (bottom-up, top-down, context, heads) and
+#: inhibitory (lateral, subtracted with gain ``R_inh``).
+PROPAGATE_EXC = "I_exc_post += w"
+PROPAGATE_INH = "I_inh_post += w"
+
+#: CSDP, event-driven: a presynaptic spike of the previous step moves the
+#: weight against the postsynaptic modulator,
+#: ``dW_ij = -eta * gain * s_i(t - dt) * d_j(t)``, clipped to the bounds.
+#: ``gain`` is ``R_m`` for excitatory projections and ``R_inh`` for lateral
+#: inhibition (negated for the sign-consistent variant).
+CSDP_ON_PRE = "w = clip(w - eta * gain * d_post, w_min, w_max)"
+#: Weight decay, on a postsynaptic spike: ``W_ij -= lambda_w`` where the
+#: presynaptic cell did not fire on the previous step.
+CSDP_DECAY_ON_POST = "w = clip(w - lambda_w * (1 - s_prev_pre), w_min, w_max)"
+#: Heads (classifier, reconstruction): error-driven, ``dW_ij = +eta * gain *
+#: s_i * e_j`` on a presynaptic spike.
+HEAD_ON_PRE = "w = clip(w + eta * gain * err_post, w_min, w_max)"
+
+#: Custom events that trigger learning (conditions are checked before reset).
+#: ``csdp_event``: spiked on the previous step while CSDP is on;
+#: ``head_event``: spiked on the previous step while the classifier learns;
+#: ``csdp_spike``: spikes now while CSDP is on (drives the decay);
+#: ``recon_event``: spikes now while the reconstruction learns.
+CSDP_EVENT = "s_prev > 0.5 and csdp_on(t) > 0.5"
+HEAD_EVENT = "s_prev > 0.5 and classifier_on(t) > 0.5"
+CSDP_SPIKE_EVENT = "v > theta and csdp_on(t) > 0.5"
+RECON_EVENT = "v > theta and recon_on(t) > 0.5"

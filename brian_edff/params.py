@@ -1,0 +1,326 @@
+"""Parameter sets of the circuit, with units, validation and JSON round trip.
+
+Three named sets are provided:
+
+* :func:`reference` -- the author's constants (784-3000-600, T = 50,
+  dt = 3 ms, tau_m = 100 ms, theta0 = 0.055 ...), Ororbia (2023/2024).
+* :func:`fast` -- a small, quick circuit for tries, tests and CI.
+* :func:`tuned` -- the best settings found so far (see README, "Results").
+
+A user parameter file is a JSON object naming a base set and overrides::
+
+    {"base": "fast", "n_hidden1": 300, "tau_m": "50 ms"}
+
+Times are given as strings with a unit (``"50 ms"``) or as plain numbers in
+milliseconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from dataclasses import dataclass, field, fields
+
+from brian2 import Quantity, ms, second
+
+__all__ = ["Params", "ParamsError", "reference", "fast", "tuned", "load_params",
+           "PARAMETER_SETS", "TIME_FIELDS"]
+
+
+class ParamsError(ValueError):
+    """A parameter set is invalid; the message names the field."""
+
+
+#: Fields that carry a time unit.
+TIME_FIELDS = ("dt", "tau_m", "tau_tr")
+
+LATERAL_SIGNS = ("reference", "consistent")
+
+
+@dataclass
+class Params:
+    """All constants of the circuit and of its learning protocol.
+
+    Parameters
+    ----------
+    n_input : int or None
+        Input population size (pixels); ``None`` takes it from the data set.
+    n_hidden1, n_hidden2 : int
+        Sizes of the hidden LIF layers z1 and z2.
+    n_labels : int
+        Size of the context and classifier populations.
+    T : int
+        Steps per stimulus window.
+    dt : Quantity
+        Simulation step.
+    tau_m, tau_tr : Quantity
+        Membrane and spike-trace time constants.
+    theta0, theta_jitter, theta_min : float
+        Initial threshold, half-width of its fixed per-neuron uniform jitter,
+        and floor of the adaptive threshold.
+    rho_b : float
+        Threshold adaptation rate (per spike above one per step).
+    R_m, R_inh : float
+        Gains of excitatory and lateral inhibitory currents.
+    theta_g1, theta_g2 : float
+        Goodness thresholds of z1 and z2 (the layers' activity set-points).
+    eta, w_decay : float
+        CSDP learning rate and weight decay (per event).
+    eta_head, head_gain : float
+        Learning rate and error gain of the classifier and reconstruction.
+    w_bound : float
+        Weights are clipped to [-w_bound, w_bound] (lateral: [0, w_bound]).
+    lateral_sign : {"reference", "consistent"}
+        ``"reference"`` updates lateral inhibition with the excitatory sign,
+        as the author's code does; ``"consistent"`` uses the gradient sign.
+    head_window : bool
+        Train the classifier in an extra, context-free third window per
+        training image (hidden layers frozen in it) instead of in the
+        positive window.
+    reconstruction : bool
+        Simulate and train the reconstruction layer.
+    chunk_windows : int
+        Windows simulated per ``run`` (one compiled run per chunk).
+    epochs : int
+        Default number of training epochs.
+    """
+
+    n_input: int | None = None
+    n_hidden1: int = 3000
+    n_hidden2: int = 600
+    n_labels: int = 10
+    T: int = 50
+    dt: Quantity = field(default_factory=lambda: 3 * ms)
+    tau_m: Quantity = field(default_factory=lambda: 100 * ms)
+    tau_tr: Quantity = field(default_factory=lambda: 13 * ms)
+    theta0: float = 0.055
+    theta_jitter: float = 0.025
+    theta_min: float = 0.025
+    rho_b: float = 0.001
+    R_m: float = 0.1
+    R_inh: float = 0.01
+    theta_g1: float = 10.0
+    theta_g2: float = 10.0
+    eta: float = 0.002
+    w_decay: float = 5e-5
+    eta_head: float = 0.002
+    head_gain: float = 0.1
+    w_bound: float = 1.0
+    lateral_sign: str = "reference"
+    head_window: bool = False
+    reconstruction: bool = True
+    chunk_windows: int = 1000
+    epochs: int = 1
+
+    # -- validation --------------------------------------------------------
+    def validate(self, n_input: int | None = None) -> "Params":
+        """Check every field; raise :class:`ParamsError` naming the first bad one.
+
+        Parameters
+        ----------
+        n_input : int, optional
+            Number of pixels of the data set; must match ``n_input`` if set.
+
+        Returns
+        -------
+        Params
+            ``self``, for chaining.
+        """
+        for name in ("n_hidden1", "n_hidden2", "n_labels", "T", "chunk_windows",
+                     "epochs"):
+            _positive_int(name, getattr(self, name))
+        if self.n_labels < 2:
+            raise ParamsError(f"n_labels: need at least 2 labels, got {self.n_labels}")
+        if self.n_input is not None:
+            _positive_int("n_input", self.n_input)
+            if n_input is not None and self.n_input != n_input:
+                raise ParamsError(
+                    f"n_input: parameters say {self.n_input} inputs but the data "
+                    f"set has {n_input} pixels per image")
+        for name in TIME_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, Quantity) or not value.has_same_dimensions(second):
+                raise ParamsError(f"{name}: must be a time (e.g. '3 ms'), got {value!r}")
+            if not float(value) > 0 or not math.isfinite(float(value)):
+                raise ParamsError(f"{name}: must be positive and finite, got {value}")
+        for name in ("tau_m", "tau_tr"):
+            if self.dt >= getattr(self, name):
+                raise ParamsError(
+                    f"dt: the step ({self.dt}) must be shorter than {name} "
+                    f"({getattr(self, name)}) for the Euler step to be stable")
+        for name in ("theta0", "theta_min", "R_m", "R_inh", "head_gain", "w_bound"):
+            _finite(name, getattr(self, name), positive=True)
+        for name in ("theta_jitter", "rho_b", "eta", "w_decay", "eta_head", "theta_g1",
+                     "theta_g2"):
+            _finite(name, getattr(self, name), positive=False)
+            if name not in ("theta_g1", "theta_g2") and getattr(self, name) < 0:
+                raise ParamsError(f"{name}: must be >= 0, got {getattr(self, name)}")
+        if self.theta0 - self.theta_jitter <= 0:
+            raise ParamsError("theta_jitter: theta0 - theta_jitter must stay positive")
+        if self.lateral_sign not in LATERAL_SIGNS:
+            raise ParamsError(f"lateral_sign: must be one of {LATERAL_SIGNS}, "
+                              f"got {self.lateral_sign!r}")
+        for name in ("head_window", "reconstruction"):
+            if not isinstance(getattr(self, name), bool):
+                raise ParamsError(f"{name}: must be true or false")
+        return self
+
+    # -- conversion ----------------------------------------------------------
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary; times as strings with units (``"3 ms"``)."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in TIME_FIELDS:
+                value = f"{float(value / ms):g} ms"
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict, base: "Params | None" = None) -> "Params":
+        """Build from a dictionary of overrides on top of ``base``.
+
+        Raises
+        ------
+        ParamsError
+            On unknown keys or values of the wrong type.
+        """
+        if not isinstance(data, dict):
+            raise ParamsError(f"parameters must be a JSON object, got {type(data).__name__}")
+        params = dataclasses.replace(base) if base is not None else cls()
+        names = {f.name: f for f in fields(cls)}
+        for key, value in data.items():
+            if key == "base":
+                continue
+            if key not in names:
+                raise ParamsError(f"{key}: unknown parameter (known: {', '.join(names)})")
+            setattr(params, key, _coerce(key, value, getattr(params, key)))
+        return params
+
+    def replace(self, **changes) -> "Params":
+        """Copy with some fields changed (values coerced like JSON values)."""
+        return Params.from_dict(changes, base=self)
+
+    @property
+    def window(self) -> Quantity:
+        """Duration of one stimulus window, ``T * dt``."""
+        return self.T * self.dt
+
+    @property
+    def windows_per_image(self) -> int:
+        """Training windows per image: positive, negative (and head window)."""
+        return 3 if self.head_window else 2
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ParamsError(f"{name}: must be a positive integer, got {value!r}")
+
+
+def _finite(name, value, positive):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value):
+        raise ParamsError(f"{name}: must be a finite number, got {value!r}")
+    if positive and value <= 0:
+        raise ParamsError(f"{name}: must be > 0, got {value}")
+
+
+_TIME_RE = re.compile(r"^\s*([-+0-9.eE]+)\s*(s|second|ms|msecond|us|usecond)?\s*$")
+_TIME_UNITS = {"s": 1000.0, "second": 1000.0, "ms": 1.0, "msecond": 1.0,
+               "us": 1e-3, "usecond": 1e-3, None: 1.0}
+
+
+def _coerce(key, value, current):
+    """Turn a JSON value into the field's type, or raise ParamsError."""
+    if key in TIME_FIELDS:
+        if isinstance(value, Quantity):
+            return value
+        if isinstance(value, bool):
+            raise ParamsError(f"{key}: must be a time such as '3 ms', got {value!r}")
+        if isinstance(value, (int, float)):
+            return float(value) * ms
+        match = _TIME_RE.match(str(value))
+        if not match:
+            raise ParamsError(f"{key}: cannot read {value!r} as a time (e.g. '3 ms')")
+        try:
+            number = float(match.group(1))
+        except ValueError:
+            raise ParamsError(f"{key}: cannot read {value!r} as a time") from None
+        return number * _TIME_UNITS[match.group(2)] * ms
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise ParamsError(f"{key}: must be true or false, got {value!r}")
+        return value
+    if isinstance(current, int) or key == "n_input":
+        if value is None and key == "n_input":
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParamsError(f"{key}: must be an integer, got {value!r}")
+        return value
+    if isinstance(current, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParamsError(f"{key}: must be a number, got {value!r}")
+        return float(value)
+    if isinstance(current, str):
+        if not isinstance(value, str):
+            raise ParamsError(f"{key}: must be a string, got {value!r}")
+        return value
+    return value
+
+
+def reference() -> Params:
+    """The author's constants (Ororbia 2023, released code): 784-3000-600."""
+    return Params()
+
+
+def fast() -> Params:
+    """A small circuit that trains on the 8x8 digits in about a minute."""
+    return Params(n_hidden1=256, n_hidden2=128, T=30, theta_g1=10.0, theta_g2=10.0,
+                  eta=0.004, eta_head=0.02, chunk_windows=500, epochs=3)
+
+
+def tuned() -> Params:
+    """Best settings found (500/500 units, calibrated theta_g, head window)."""
+    return Params(n_hidden1=500, n_hidden2=500, theta_g1=16.0, theta_g2=3.6,
+                  eta=0.002, w_decay=5e-5, eta_head=0.01, head_window=True,
+                  chunk_windows=1200, epochs=3)
+
+
+PARAMETER_SETS = {"reference": reference, "fast": fast, "tuned": tuned}
+
+
+def load_params(spec: str) -> Params:
+    """A named set (``reference``, ``fast``, ``tuned``) or a JSON file path.
+
+    Raises
+    ------
+    ParamsError
+        Unknown name, unreadable or malformed file, bad field.
+    """
+    if spec in PARAMETER_SETS:
+        return PARAMETER_SETS[spec]()
+    if not spec.endswith(".json"):
+        raise ParamsError(f"unknown parameter set {spec!r}: use one of "
+                          f"{', '.join(PARAMETER_SETS)} or a .json file")
+    try:
+        with open(spec) as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        raise ParamsError(f"{spec}: parameter file not found") from None
+    except json.JSONDecodeError as err:
+        raise ParamsError(f"{spec}: malformed JSON ({err.msg}, line {err.lineno})") from None
+    except OSError as err:
+        raise ParamsError(f"{spec}: cannot read ({err.strerror})") from None
+    if not isinstance(data, dict):
+        raise ParamsError(f"{spec}: must hold a JSON object")
+    base_name = data.get("base", "reference")
+    if base_name not in PARAMETER_SETS:
+        raise ParamsError(f"{spec}: base: unknown parameter set {base_name!r}")
+    try:
+        return Params.from_dict(data, base=PARAMETER_SETS[base_name]())
+    except ParamsError as err:
+        raise ParamsError(f"{spec}: {err}") from None
