@@ -1,0 +1,132 @@
+"""Atomic saving and checked loading of weights, checkpoints and run records.
+
+Every file is written to a temporary file in the same directory and renamed
+over the target, so a run directory never holds a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+import numpy as np
+
+__all__ = ["CheckpointError", "write_json", "read_json", "save_arrays", "load_arrays",
+           "load_weights", "provenance"]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint or run directory is missing, corrupt or incompatible."""
+
+
+def _atomic_write(path: str, write):
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def write_json(path: str, data) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    text = json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n"
+    _atomic_write(path, lambda handle: handle.write(text.encode()))
+
+
+def _json_default(value):
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def read_json(path: str):
+    """Read JSON; CheckpointError names the file when missing or corrupt."""
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: file not found") from None
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"{path}: corrupt JSON ({err.msg}, line {err.lineno})") from None
+
+
+def save_arrays(path: str, arrays: dict) -> None:
+    """Save a dict of arrays as ``.npz``, atomically."""
+    _atomic_write(path, lambda handle: np.savez(handle, **arrays))
+
+
+def load_arrays(path: str) -> dict:
+    """Load a ``.npz`` into a dict; CheckpointError when missing or corrupt."""
+    if not os.path.exists(path):
+        raise CheckpointError(f"{path}: file not found")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise CheckpointError(f"{path}: corrupt array file ({err})") from None
+
+
+def load_weights(path: str, expected_shapes: dict) -> dict:
+    """Load weights and check every projection against ``expected_shapes``.
+
+    Raises
+    ------
+    CheckpointError
+        A projection is missing or has another shape (different network).
+    """
+    arrays = load_arrays(path)
+    for name, shape in expected_shapes.items():
+        if name not in arrays:
+            raise CheckpointError(f"{path}: projection {name} missing from checkpoint")
+        if tuple(arrays[name].shape) != tuple(shape):
+            raise CheckpointError(
+                f"{path}: projection {name} has shape {arrays[name].shape}, the circuit "
+                f"needs {tuple(shape)} (checkpoint from a different network shape)")
+        if not np.isfinite(arrays[name]).all():
+            raise CheckpointError(f"{path}: projection {name} contains NaN or inf")
+    return arrays
+
+
+def git_revision() -> str | None:
+    """Git commit of the package source, with ``+dirty`` if modified."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=10)
+        if rev.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10)
+        return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def provenance() -> dict:
+    """Package versions, Python, host and git revision, for run records."""
+    import brian2
+    import sklearn
+
+    from . import __version__
+
+    return {"brian_edff": __version__, "brian2": brian2.__version__,
+            "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+            "python": sys.version.split()[0], "platform": platform.platform(),
+            "host": platform.node(), "git_revision": git_revision(),
+            "command": " ".join(sys.argv)}

@@ -1,0 +1,394 @@
+"""The learning loop: chunks of windows, weight hand-over, evaluation, run records.
+
+A training run presents, for every training image in a seeded order, a
+positive and a negative window (and, with ``head_window``, a context-free
+window that trains the classifier), many windows per Brian2 ``run``. After
+each epoch the dev set is read out; the epoch with the best dev classifier
+accuracy is kept and scored on the test set with every readout.
+
+Randomness: one seed fixes everything. The image order of epoch ``e`` comes
+from ``default_rng([seed, e])``; the wrong labels, hybrid partners and input
+phases of chunk ``c`` from ``default_rng([seed, e, c])``; so a run resumed at
+a chunk boundary continues exactly as an uninterrupted one.
+
+Run directory
+-------------
+``config.json``  parameters, data set, mode, seed, versions, git revision
+``checkpoint.npz`` / ``progress.json``  state after the last complete chunk
+``weights.npz``  the selected (best dev) weights and thresholds
+``metrics.json``  test readouts, dev curves, timings
+``test_readouts.npz``  per-image spike counts, goodness and reconstructions
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import readout
+from .checkpoint import (
+    CheckpointError,
+    load_arrays,
+    load_weights,
+    provenance,
+    read_json,
+    save_arrays,
+    write_json,
+)
+from .circuit import PROJECTIONS, Circuit, init_weights, population_sizes
+from .datasets import Dataset
+from .params import Params
+from .stimuli import MODES, goodness_plan, readout_plan, training_plan
+
+__all__ = ["CircuitState", "initial_state", "train", "evaluate_state", "Readouts",
+           "simulate", "RunError"]
+
+THRESHOLD_POPULATIONS = ("z1", "z2", "zy", "zR")
+
+
+class RunError(ValueError):
+    """A run directory cannot be created, resumed or evaluated."""
+
+
+@dataclass
+class CircuitState:
+    """Everything that persists across windows: weights and base thresholds."""
+
+    weights: dict
+    theta_base: dict
+
+    def to_arrays(self, prefix: str = "") -> dict:
+        out = {f"{prefix}{k}": v for k, v in self.weights.items()}
+        out.update({f"{prefix}theta_{k}": v for k, v in self.theta_base.items()})
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict, prefix: str = "") -> "CircuitState":
+        weights = {p.name: arrays[f"{prefix}{p.name}"] for p in PROJECTIONS}
+        theta = {k: arrays[f"{prefix}theta_{k}"] for k in THRESHOLD_POPULATIONS}
+        return cls(weights, theta)
+
+    def copy(self) -> "CircuitState":
+        return CircuitState({k: v.copy() for k, v in self.weights.items()},
+                            {k: v.copy() for k, v in self.theta_base.items()})
+
+
+def initial_state(params: Params, n_input: int, seed: int) -> CircuitState:
+    """U(-1, 1) weights and thresholds theta0 + U(-jitter, jitter), seeded."""
+    rng = np.random.default_rng([seed, 0xED])
+    weights = init_weights(params, n_input, rng)
+    sizes = population_sizes(params, n_input)
+    theta = {name: (params.theta0 + rng.uniform(-params.theta_jitter, params.theta_jitter,
+                                                size=sizes[name])).astype(np.float32)
+             for name in THRESHOLD_POPULATIONS}
+    return CircuitState(weights, theta)
+
+
+def weight_shapes(params: Params, n_input: int) -> dict:
+    """Expected [pre, post] shape of every projection."""
+    sizes = population_sizes(params, n_input)
+    return {p.name: (sizes[p.pre], sizes[p.post]) for p in PROJECTIONS}
+
+
+@dataclass
+class Readouts:
+    """Per-window readouts of a simulated plan (padding removed)."""
+
+    counts: dict
+    goodness: np.ndarray
+    recon: np.ndarray
+
+    @classmethod
+    def concatenate(cls, parts) -> "Readouts":
+        return cls({k: np.concatenate([p.counts[k] for p in parts]) for k in parts[0].counts},
+                   np.concatenate([p.goodness for p in parts]),
+                   np.concatenate([p.recon for p in parts]))
+
+
+def simulate(circuit: Circuit, plan, state: CircuitState, progress=None):
+    """Run ``plan`` chunk by chunk from ``state``; return (new state, readouts)."""
+    parts = []
+    for start, chunk in plan.chunks(circuit.n_windows):
+        result = circuit.run(chunk, state.weights, state.theta_base)
+        state = CircuitState(result.weights, state.theta_base)
+        n = min(circuit.n_windows, plan.n_windows - start)
+        parts.append(Readouts({k: v[:n] for k, v in result.counts.items()},
+                              result.goodness[:n], result.recon[:n]))
+        if progress is not None:
+            progress.update(n)
+    return state, Readouts.concatenate(parts)
+
+
+def _progress(total, desc, enabled):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="win", leave=False, mininterval=2.0)
+
+
+def evaluate_state(circuit: Circuit, state: CircuitState, dataset: Dataset, seed: int,
+                   split: str = "test", probe: bool = True, goodness: bool = True,
+                   progress: bool = False) -> tuple[dict, dict]:
+    """Every readout on ``split``; returns (metrics, per-image arrays)."""
+    params = circuit.params
+    x, y = getattr(dataset, f"{split}_x"), getattr(dataset, f"{split}_y")
+    rng = np.random.default_rng([seed, 0xE7A1, len(x)])
+    bar = _progress(len(x) * (1 + (params.n_labels if goodness else 0)) +
+                    (len(dataset.train_x) if probe else 0), f"evaluate {split}", progress)
+    _, out = simulate(circuit, readout_plan(x, rng), state, bar)
+    predictions = readout.classifier_predictions(out.counts["zy"])
+    bce, mse = readout.reconstruction_errors(out.recon, x)
+    metrics = {"n_images": int(len(x)),
+               "classifier_accuracy": readout.accuracy(predictions, y),
+               "recon_bce": bce, "recon_mse": mse,
+               "z1_rate_per_step": float(out.counts["z1"].sum(1).mean() / params.T),
+               "z2_rate_per_step": float(out.counts["z2"].sum(1).mean() / params.T)}
+    arrays = {"labels": y, "classifier_counts": out.counts["zy"],
+              "classifier_predictions": predictions, "z1_counts": out.counts["z1"],
+              "z2_counts": out.counts["z2"], "recon": out.recon,
+              "images": x}
+    if goodness:
+        _, cand = simulate(circuit, goodness_plan(x, params.n_labels, rng), state, bar)
+        g_pred = readout.goodness_predictions(cand.goodness, params.n_labels)
+        metrics["goodness_accuracy"] = readout.accuracy(g_pred, y)
+        arrays["goodness_candidates"] = cand.goodness.reshape(len(x), params.n_labels, -1)
+        arrays["goodness_predictions"] = g_pred
+    if probe:
+        _, train_out = simulate(circuit, readout_plan(dataset.train_x, rng), state, bar)
+        features = np.hstack([train_out.counts["z1"], train_out.counts["z2"]])
+        test_features = np.hstack([out.counts["z1"], out.counts["z2"]])
+        metrics["probe_accuracy"], arrays["probe_predictions"] = readout.probe_accuracy(
+            features, dataset.train_y, test_features, y, seed)
+    metrics["confusion_matrix"] = readout.confusion_matrix(
+        predictions, y, params.n_labels).tolist()
+    if bar is not None:
+        bar.close()
+    return metrics, arrays
+
+
+def _config(params, dataset, mode, epochs, seed, plasticity, device):
+    return {"params": params.to_dict(), "dataset": dataset.name, "mode": mode,
+            "epochs": epochs, "seed": seed, "plasticity": plasticity, "device": device,
+            "n_input": dataset.n_input, "image_shape": list(dataset.image_shape),
+            "n_train": int(len(dataset.train_x)), "n_dev": int(len(dataset.dev_x)),
+            "n_test": int(len(dataset.test_x)), "provenance": provenance()}
+
+
+def prepare_run_dir(out_dir: str, resume: bool) -> None:
+    """Create ``out_dir`` or check it can be resumed; RunError otherwise."""
+    if resume:
+        if not os.path.isfile(os.path.join(out_dir, "config.json")):
+            raise RunError(f"{out_dir}: not a run directory (no config.json) to resume")
+        return
+    if os.path.exists(out_dir) and os.listdir(out_dir):
+        raise RunError(f"{out_dir}: run directory exists and is not empty "
+                       "(use --resume to continue it, or another --out)")
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as err:
+        raise RunError(f"{out_dir}: cannot create run directory ({err.strerror})") from None
+    if not os.access(out_dir, os.W_OK):
+        raise RunError(f"{out_dir}: run directory is not writable")
+
+
+def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervised",
+          epochs: int | None = None, seed: int = 0, plasticity: bool = True,
+          device: str = "standalone", progress: bool = True, resume: bool = False,
+          evaluate: bool = True, circuit: Circuit | None = None) -> dict:
+    """Train the circuit, evaluate it, and write a complete run directory.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Train/dev/test splits.
+    params : Params
+        Validated against the data set here.
+    out_dir : str
+        Run directory (new, or existing with ``resume=True``).
+    mode : {"supervised", "unsupervised"}
+        Negative samples: wrong label, or hybrid image without context.
+    epochs : int, optional
+        Default ``params.epochs``.
+    seed : int
+        Fixes weights, thresholds, image order, negatives and input noise.
+    plasticity : bool
+        ``False``: hidden (CSDP) synapses frozen at their initial values, heads
+        still learn -- the control every results table needs.
+    device : {"standalone", "runtime"}
+        Brian2 device.
+    progress : bool
+        Show progress bars.
+    resume : bool
+        Continue ``out_dir`` from its last complete chunk.
+    evaluate : bool
+        Score the test set at the end.
+    circuit : Circuit, optional
+        A compiled circuit to reuse (same shape).
+
+    Returns
+    -------
+    dict
+        The metrics written to ``metrics.json``.
+    """
+    if mode not in MODES:
+        raise RunError(f"mode: unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    params.validate(n_input=dataset.n_input)
+    if params.n_labels != 10 and dataset.n_labels > params.n_labels:
+        raise RunError(f"n_labels: data set has {dataset.n_labels} labels, "
+                       f"parameters {params.n_labels}")
+    epochs = params.epochs if epochs is None else int(epochs)
+    if epochs < 1:
+        raise RunError(f"epochs: must be >= 1, got {epochs}")
+    prepare_run_dir(out_dir, resume)
+    config_path = os.path.join(out_dir, "config.json")
+    if resume:
+        saved = read_json(config_path)
+        mine = _config(params, dataset, mode, epochs, seed, plasticity, device)
+        for key in ("params", "dataset", "mode", "epochs", "seed", "plasticity"):
+            if saved.get(key) != mine[key]:
+                raise RunError(f"{config_path}: {key} differs from the run being resumed "
+                               f"({saved.get(key)!r} != {mine[key]!r})")
+    else:
+        write_json(config_path, _config(params, dataset, mode, epochs, seed, plasticity,
+                                        device))
+
+    own_circuit = circuit is None
+    if own_circuit:
+        circuit = Circuit(params, dataset.n_input, params.chunk_windows, device=device,
+                          seed=seed)
+    try:
+        return _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed,
+                           plasticity, progress, resume, evaluate)
+    finally:
+        if own_circuit:
+            circuit.close()
+
+
+def _load_progress(out_dir, params, n_input):
+    path = os.path.join(out_dir, "progress.json")
+    if not os.path.exists(path):
+        return None
+    prog = read_json(path)
+    arrays = load_arrays(os.path.join(out_dir, "checkpoint.npz"))
+    shapes = weight_shapes(params, n_input)
+    for prefix in ("", "best_"):
+        for name, shape in shapes.items():
+            key = prefix + name
+            if key in arrays and arrays[key].shape != shape:
+                raise CheckpointError(
+                    f"{os.path.join(out_dir, 'checkpoint.npz')}: projection {name} has "
+                    f"shape {arrays[key].shape}, the circuit needs {shape} (checkpoint "
+                    "from a different network shape)")
+    prog["state"] = CircuitState.from_arrays(arrays)
+    prog["best_state"] = (CircuitState.from_arrays(arrays, "best_")
+                          if "best_W1" in arrays else None)
+    return prog
+
+
+def _save_progress(out_dir, state, best_state, prog):
+    arrays = state.to_arrays()
+    if best_state is not None:
+        arrays.update(best_state.to_arrays("best_"))
+    save_arrays(os.path.join(out_dir, "checkpoint.npz"), arrays)
+    write_json(os.path.join(out_dir, "progress.json"), prog)
+
+
+def _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed, plasticity,
+                progress, resume, evaluate):
+    n_train = len(dataset.train_x)
+    per_chunk = max(1, params.chunk_windows // params.windows_per_image)
+    n_chunks = -(-n_train // per_chunk)
+    prog = _load_progress(out_dir, params, dataset.n_input) if resume else None
+    if prog is None:
+        prog = {"epoch": 0, "chunk": 0, "train_wall_s": 0.0, "dev": [], "train": [],
+                "best_epoch": None, "best_dev_accuracy": -1.0, "epoch_stats": {}}
+        state = initial_state(params, dataset.n_input, seed)
+        best_state = None
+    else:
+        state, best_state = prog.pop("state"), prog.pop("best_state")
+
+    while prog["epoch"] < epochs:
+        epoch = prog["epoch"]
+        order = np.random.default_rng([seed, epoch]).permutation(n_train)
+        bar = _progress((n_chunks - prog["chunk"]) * per_chunk * params.windows_per_image,
+                        f"epoch {epoch + 1}/{epochs}", progress)
+        stats = prog["epoch_stats"]
+        while prog["chunk"] < n_chunks:
+            c = prog["chunk"]
+            idx = order[c * per_chunk:(c + 1) * per_chunk]
+            rng = np.random.default_rng([seed, epoch, c])
+            plan = training_plan(dataset.train_x[idx], dataset.train_y[idx], params, mode,
+                                 rng, csdp=plasticity, image_shape=dataset.image_shape)
+            start = time.perf_counter()
+            state, out = simulate(circuit, plan, state, bar)
+            prog["train_wall_s"] += time.perf_counter() - start
+            _accumulate_goodness(stats, plan, out, params.T)
+            prog["chunk"] = c + 1
+            _save_progress(out_dir, state, best_state, prog)
+        if bar is not None:
+            bar.close()
+        dev_metrics, _ = evaluate_state(circuit, state, dataset, seed, split="dev",
+                                        probe=False, goodness=False)
+        dev_metrics.pop("confusion_matrix")
+        dev_metrics["epoch"] = epoch + 1
+        prog["dev"].append(dev_metrics)
+        prog["train"].append({"epoch": epoch + 1, **{
+            k: v[0] / max(v[1], 1) for k, v in stats.items()}})
+        if dev_metrics["classifier_accuracy"] > prog["best_dev_accuracy"]:
+            prog["best_dev_accuracy"] = dev_metrics["classifier_accuracy"]
+            prog["best_epoch"] = epoch + 1
+            best_state = state.copy()
+        prog.update(epoch=epoch + 1, chunk=0, epoch_stats={})
+        _save_progress(out_dir, state, best_state, prog)
+        if progress:
+            print(f"epoch {epoch + 1}/{epochs}: dev classifier accuracy "
+                  f"{dev_metrics['classifier_accuracy']:.3f}, recon BCE "
+                  f"{dev_metrics['recon_bce']:.1f}", flush=True)
+
+    save_arrays(os.path.join(out_dir, "weights.npz"), best_state.to_arrays())
+    save_arrays(os.path.join(out_dir, "weights_last.npz"), state.to_arrays())
+    metrics = {"dataset": dataset.name, "mode": mode, "seed": seed,
+               "plasticity": plasticity, "epochs": epochs, "best_epoch": prog["best_epoch"],
+               "dev": prog["dev"], "train": prog["train"],
+               "train_wall_s": prog["train_wall_s"], "build_s": circuit.build_s,
+               "train_images": n_train * epochs,
+               "train_ms_per_image": 1000 * prog["train_wall_s"] / max(n_train * epochs, 1)}
+    if evaluate:
+        start = time.perf_counter()
+        test_metrics, arrays = evaluate_state(circuit, best_state, dataset, seed,
+                                              progress=progress)
+        metrics["eval_wall_s"] = time.perf_counter() - start
+        metrics["test"] = test_metrics
+        save_arrays(os.path.join(out_dir, "test_readouts.npz"), arrays)
+    write_json(os.path.join(out_dir, "metrics.json"), metrics)
+    return metrics
+
+
+def _accumulate_goodness(stats, plan, out, steps):
+    """Running sums of mean goodness per step (per layer), positive/negative windows."""
+    for kind, code in (("positive", 1), ("negative", 2)):
+        mask = plan.kind == code
+        if not mask.any():
+            continue
+        for layer in range(out.goodness.shape[1]):
+            key = f"goodness{layer + 1}_{kind}"
+            total, count = stats.get(key, (0.0, 0))
+            stats[key] = (total + float(out.goodness[mask, layer].sum() / steps),
+                          count + int(mask.sum()))
+
+
+def load_run_state(run_dir: str, params: Params, n_input: int) -> CircuitState:
+    """The selected weights of a finished run, checked against the circuit shape."""
+    path = os.path.join(run_dir, "weights.npz")
+    if not os.path.exists(path):
+        raise RunError(f"{path}: weights missing (did the run finish?)")
+    shapes = weight_shapes(params, n_input)
+    arrays = load_weights(path, shapes)
+    for name in THRESHOLD_POPULATIONS:
+        if f"theta_{name}" not in arrays:
+            raise CheckpointError(f"{path}: thresholds of {name} missing")
+    return CircuitState.from_arrays(arrays)
