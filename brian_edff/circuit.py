@@ -191,22 +191,69 @@ class Circuit:
     # -- identification -----------------------------------------------------
     def build_key(self) -> str:
         """Hash of everything compiled into a standalone build."""
-        parts = [brian2.__version__, repr(sorted(self.params.to_dict().items())),
-                 str(self.n_input), str(self.n_windows), str(self.record_spikes),
-                 repr(sorted(self.extra_namespace.items()))]
+        p = self.params
+        shape = (self.n_input, p.n_hidden1, p.n_hidden2, p.n_labels, p.T, float(p.dt),
+                 self.n_windows, self.record_spikes)
+        parts = [brian2.__version__, repr(shape), repr(sorted(self.extra_namespace.items()))]
         parts += [f"{k}={getattr(models, k)!r}" for k in sorted(dir(models))
                   if k.isupper()]
         digest = hashlib.sha1("\n".join(parts).encode()).hexdigest()[:16]
         return f"edff_{self.n_input}_{self.params.n_hidden1}_{self.params.n_hidden2}_{digest}"
 
+    def set_params(self, params: Params) -> None:
+        """Use other parameter values with the same network shape (no rebuild).
+
+        Raises
+        ------
+        ValueError
+            If ``params`` changes the shape (sizes, T, dt).
+        """
+        old_key, old = self.build_key(), self.params
+        self.params = params
+        if self.build_key() != old_key:
+            self.params = old
+            raise ValueError("set_params: these parameters change the network shape; "
+                             "build a new Circuit")
+
     # -- network construction -------------------------------------------------
     def _namespace(self, **extra):
-        p = self.params
-        ns = {"tau_m": p.tau_m, "tau_tr": p.tau_tr, "rho_b": p.rho_b,
-              "theta_min": p.theta_min, "inf": np.inf}
+        ns = {"inf": np.inf}
         ns.update(self.extra_namespace)
         ns.update(extra)
         return ns
+
+    def apply_constants(self, objs) -> None:
+        """Set every ``(shared, constant)`` variable (runtime device)."""
+        for view, value in self.constants(objs).items():
+            setattr(view.group, view.name, value)
+
+    def constants(self, objs) -> dict:
+        """Values of every ``(shared, constant)`` variable, keyed by VariableView."""
+        p = self.params
+        pops, syn = objs["pops"], objs["synapses"]
+        values = {}
+        for name in ("z1", "z2", "zy", "zR"):
+            group = pops[name]
+            hidden = name in ("z1", "z2")
+            for var, value in (("tau_m", p.tau_m), ("tau_tr", p.tau_tr),
+                               ("R_exc", p.R_m if hidden else 1.0),
+                               ("R_inh", p.R_inh if hidden else 0.0),
+                               ("rho_b", p.rho_b), ("theta_min", p.theta_min)):
+                values[getattr(group, var)] = value
+        values[pops["z1"].theta_g] = p.theta_g1
+        values[pops["z2"].theta_g] = p.theta_g2
+        for proj in PROJECTIONS:
+            s = syn[proj.name]
+            values[s.w_max] = p.w_bound
+            values[s.w_min] = 0.0 if proj.inhibitory else -p.w_bound
+            if proj.rule == "csdp":
+                gain = p.R_m
+                if proj.inhibitory:
+                    gain = p.R_inh if p.lateral_sign == "reference" else -p.R_inh
+                values[s.eta], values[s.gain], values[s.lambda_w] = p.eta, gain, p.w_decay
+            else:
+                values[s.eta], values[s.gain] = p.eta_head, p.head_gain
+        return values
 
     def _timed_arrays(self, plan=None):
         """The per-window functions of time, from ``plan`` or zeros."""
@@ -247,21 +294,20 @@ class Circuit:
                          "csdp_spike": models.CSDP_SPIKE_EVENT,
                          "recon_event": models.RECON_EVENT}
         layers = {}
-        for name, theta_g in (("z1", p.theta_g1), ("z2", p.theta_g2)):
+        for name in ("z1", "z2"):
             layers[name] = NeuronGroup(
                 sizes[name], models.LIF_EQS + models.HIDDEN_EXTRA_EQS,
                 threshold=models.LIF_THRESHOLD, reset=models.LIF_RESET,
                 events=dict(hidden_events), method="euler", dt=p.dt, name=name,
-                namespace=self._namespace(R_exc=p.R_m, R_inh=p.R_inh,
-                                          theta_g=theta_g, **funcs))
+                namespace=self._namespace(**funcs))
         zy = NeuronGroup(sizes["zy"], models.LIF_EQS + models.CLASSIFIER_EXTRA_EQS,
                          threshold=models.LIF_THRESHOLD, reset=models.LIF_RESET,
                          method="euler", dt=p.dt, name="zy",
-                         namespace=self._namespace(R_exc=1.0, R_inh=0.0, **funcs))
+                         namespace=self._namespace(**funcs))
         zR = NeuronGroup(sizes["zR"], models.LIF_EQS + models.RECON_EXTRA_EQS,
                          threshold=models.LIF_THRESHOLD, reset=models.LIF_RESET,
                          method="euler", dt=p.dt, name="zR",
-                         namespace=self._namespace(R_exc=1.0, R_inh=0.0, **funcs))
+                         namespace=self._namespace(**funcs))
         zR.s_input = linked_var(z0, "s")
         pops = {"z0": z0, "zc": zc, "z1": layers["z1"], "z2": layers["z2"], "zy": zy,
                 "zR": zR}
@@ -350,28 +396,22 @@ class Circuit:
 
     def _projection(self, proj: Projection, pops: dict, funcs: dict) -> Synapses:
         """Synapses of one projection with its propagation and learning pathways."""
-        p = self.params
         pre, post = pops[proj.pre], pops[proj.post]
-        lo = 0.0 if proj.inhibitory else -p.w_bound
-        ns = self._namespace(w_min=lo, w_max=p.w_bound, **funcs)
+        ns = self._namespace(**funcs)
+        model = models.CSDP_WEIGHT_EQS if proj.rule == "csdp" else models.WEIGHT_EQS
         on_pre = {"pre": models.PROPAGATE_INH if proj.inhibitory else models.PROPAGATE_EXC}
         on_event = {"pre": "spike"}
         on_post = None
         if proj.rule == "csdp":
-            gain = p.R_m
-            if proj.inhibitory:
-                gain = p.R_inh if p.lateral_sign == "reference" else -p.R_inh
-            ns.update(eta=p.eta, gain=gain, lambda_w=p.w_decay)
             on_pre["learn"] = models.CSDP_ON_PRE
             on_event["learn"] = "csdp_event"
             on_post = models.CSDP_DECAY_ON_POST
             on_event["post"] = "csdp_spike"
         else:
-            ns.update(eta=p.eta_head, gain=p.head_gain)
             on_pre["learn"] = models.HEAD_ON_PRE
             on_event["learn"] = "head_event" if proj.rule == "classifier" else "recon_event"
-        syn = Synapses(pre, post, models.WEIGHT_EQS, on_pre=on_pre, on_post=on_post,
-                       on_event=on_event, namespace=ns, dt=p.dt, name=proj.name)
+        syn = Synapses(pre, post, model, on_pre=on_pre, on_post=on_post,
+                       on_event=on_event, namespace=ns, dt=self.params.dt, name=proj.name)
         ii, jj = self._indices(proj)
         syn.connect(i=ii, j=jj)
         # Learning first (uses the weights of the previous step), then decay,
@@ -462,6 +502,7 @@ class Circuit:
         if self.device == "runtime":
             brian2.seed(self.seed + 7919 * self._chunk_index)
             objs = self.build_network(plan)
+            self.apply_constants(objs)
             for proj in PROJECTIONS:
                 objs["synapses"][proj.name].w = self.dense_to_vector(proj, weights[proj.name])
             for name, values in theta_base.items():
@@ -473,6 +514,7 @@ class Circuit:
             objs = self._built
             run_args = {objs["funcs"][name]: values
                         for name, values in plan.timed_array_values().items()}
+            run_args.update(self.constants(objs))
             for proj in PROJECTIONS:
                 run_args[objs["synapses"][proj.name].w] = self.dense_to_vector(
                     proj, weights[proj.name])

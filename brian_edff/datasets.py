@@ -235,7 +235,7 @@ def load_idx_dir(directory: str, seed: int = 0, dev_fraction: float = 0.1) -> Da
     if tuple(parts["t10k"][2]) != shape:
         raise DataError(f"{directory}: train and test images differ in size "
                         f"({shape} vs {tuple(parts['t10k'][2])})")
-    name = f"idx:{os.path.basename(os.path.normpath(directory))}"
+    name = f"idx:{directory}"
     return _finish(name, shape, parts["train"][0], parts["train"][1], parts["t10k"][0],
                    parts["t10k"][1], seed, dev_fraction)
 

@@ -29,9 +29,10 @@ Discrete-time conventions (those of the author's code)
   ``pixel_rate(t, i)``.
 
 Time constants carry units (``tau_m``, ``tau_tr``); membranes, currents and
-weights are dimensionless, as in the paper. Constants named in the strings
-(``tau_m``, ``R_exc``, ``theta_g``, ``eta`` ...) come from each object's
-namespace, filled from :class:`brian_edff.params.Params`.
+weights are dimensionless, as in the paper. Constants (``tau_m``, ``R_exc``,
+``theta_g``, ``eta`` ...) are declared as ``(shared, constant)`` variables, set
+from :class:`brian_edff.params.Params` before every run: a compiled standalone
+build serves every parameter value of the same network shape.
 
 Example: spike-frequency adaptation
 -----------------------------------
@@ -103,6 +104,12 @@ theta_base : 1 (constant)
 s : 1
 s_prev : 1
 count : 1
+tau_m : second (shared, constant)
+tau_tr : second (shared, constant)
+R_exc : 1 (shared, constant)
+R_inh : 1 (shared, constant)
+rho_b : 1 (shared, constant)
+theta_min : 1 (shared, constant)
 """
 #: Spike when the membrane crosses the (adaptive) threshold; no refractoriness.
 LIF_THRESHOLD = "v > theta"
@@ -125,6 +132,7 @@ HIDDEN_EXTRA_EQS = """
 G : 1 (linked)
 n_spikes : 1 (linked)
 d : 1
+theta_g : 1 (shared, constant)
 """
 #: CSDP modulatory signal: derivative of the binary cross-entropy of
 #: ``p = sigmoid(G - theta_g)`` against the window's target ``y`` (1 for a
@@ -180,8 +188,16 @@ SUMMARY_WINDOW_RESET = "G_window = 0"
 # Projections
 # --------------------------------------------------------------------------
 
-#: Every projection stores one weight per synapse.
-WEIGHT_EQS = "w : 1"
+#: Every projection stores one weight per synapse, and its learning constants.
+WEIGHT_EQS = """
+w : 1
+eta : 1 (shared, constant)
+gain : 1 (shared, constant)
+w_min : 1 (shared, constant)
+w_max : 1 (shared, constant)
+"""
+#: CSDP projections also decay.
+CSDP_WEIGHT_EQS = WEIGHT_EQS + "lambda_w : 1 (shared, constant)\n"
 #: Spike propagation: excitatory (bottom-up, top-down, context, heads) and
 #: inhibitory (lateral, subtracted with gain ``R_inh``).
 PROPAGATE_EXC = "I_exc_post += w"

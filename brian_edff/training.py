@@ -257,7 +257,9 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
                                         device))
 
     own_circuit = circuit is None
-    if own_circuit:
+    if not own_circuit:
+        circuit.set_params(params)
+    else:
         circuit = Circuit(params, dataset.n_input, params.chunk_windows, device=device,
                           seed=seed)
     try:

@@ -62,6 +62,7 @@ def run_row(golden, row, params):
     plan.classifier_on[:] = contrast
     plan.recon_on[:] = contrast
     objs = circuit.build_network(plan)
+    circuit.apply_constants(objs)
     pops, syn = objs["pops"], objs["synapses"]
     for name, key in (("z1", "thr0_z1"), ("z2", "thr0_z2"), ("zy", "thr0_zy"),
                       ("zR", "thr0_zR")):

@@ -1,0 +1,151 @@
+"""Command line: ``python -m brian_edff train | evaluate ...``.
+
+Examples
+--------
+Train the fast circuit on the bundled 8x8 digits and score it::
+
+    python -m brian_edff train --dataset digits --params fast --out runs/digits
+
+Re-score a finished run from its saved weights::
+
+    python -m brian_edff evaluate runs/digits
+
+Errors are printed as one line on stderr with a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from .checkpoint import CheckpointError, read_json, write_json
+from .datasets import DataError, load_dataset
+from .params import Params, ParamsError, load_params
+from .stimuli import MODES
+
+__all__ = ["main"]
+
+#: Errors that are the user's input, reported as one line.
+USER_ERRORS = (ParamsError, DataError, CheckpointError)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m brian_edff",
+        description="Event-driven forward-forward (CSDP) learning in Brian2.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a circuit and score it on the test set")
+    train.add_argument("--dataset", default="digits",
+                       help="digits (default), mnist5k, or idx:DIR")
+    train.add_argument("--params", default="fast",
+                       help="reference, fast (default), tuned, or a .json file")
+    train.add_argument("--mode", default="supervised", choices=MODES)
+    train.add_argument("--epochs", type=int, default=None,
+                       help="training epochs (default: the parameter set's)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--no-plasticity", action="store_true",
+                       help="freeze the hidden (CSDP) synapses; heads still learn")
+    train.add_argument("--out", help="run directory (must be new or empty)")
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue an interrupted run from its last complete chunk")
+    train.add_argument("--device", default="standalone",
+                       choices=("standalone", "runtime"))
+    train.add_argument("--no-progress", action="store_true")
+
+    evaluate = sub.add_parser("evaluate", help="recompute test metrics from saved weights")
+    evaluate.add_argument("run_dir")
+    evaluate.add_argument("--dataset", default=None,
+                          help="score on another data set of the same image size")
+    evaluate.add_argument("--device", default="standalone",
+                          choices=("standalone", "runtime"))
+    evaluate.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def _summary(metrics: dict) -> str:
+    test = metrics.get("test", metrics)
+    keys = ("classifier_accuracy", "goodness_accuracy", "probe_accuracy", "recon_bce",
+            "recon_mse")
+    return json.dumps({k: round(test[k], 4) for k in keys if k in test})
+
+
+def _cmd_train(args) -> int:
+    from .training import RunError, train
+
+    if args.resume:
+        run_dir = args.resume
+        if not os.path.isfile(os.path.join(run_dir, "config.json")):
+            raise RunError(f"{run_dir}: not a run directory (no config.json) to resume")
+        config = read_json(os.path.join(run_dir, "config.json"))
+        params = Params.from_dict(config["params"])
+        dataset = load_dataset(config["dataset"], config["seed"])
+        metrics = train(dataset, params, run_dir, mode=config["mode"],
+                        epochs=config["epochs"], seed=config["seed"],
+                        plasticity=config["plasticity"], device=args.device,
+                        progress=not args.no_progress, resume=True)
+    else:
+        if not args.out:
+            raise RunError("--out: give a run directory (or --resume RUN_DIR)")
+        params = load_params(args.params)
+        dataset = load_dataset(args.dataset, args.seed)
+        params.validate(n_input=dataset.n_input)
+        run_dir = args.out
+        metrics = train(dataset, params, run_dir, mode=args.mode, epochs=args.epochs,
+                        seed=args.seed, plasticity=not args.no_plasticity,
+                        device=args.device, progress=not args.no_progress)
+    print(f"{run_dir}: test {_summary(metrics)}; training {metrics['train_wall_s']:.1f} s, "
+          f"build {metrics['build_s']:.1f} s")
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from .circuit import Circuit
+    from .training import RunError, evaluate_state, load_run_state
+
+    config_path = os.path.join(args.run_dir, "config.json")
+    if not os.path.isfile(config_path):
+        raise RunError(f"{args.run_dir}: not a run directory (no config.json)")
+    config = read_json(config_path)
+    try:
+        params = Params.from_dict(config["params"]).validate()
+    except KeyError:
+        raise CheckpointError(f"{config_path}: no 'params' entry") from None
+    name = args.dataset or config["dataset"]
+    dataset = load_dataset(name, config.get("seed", 0))
+    params.validate(n_input=dataset.n_input)
+    state = load_run_state(args.run_dir, params, dataset.n_input)
+    circuit = Circuit(params, dataset.n_input, params.chunk_windows, device=args.device)
+    try:
+        metrics, _ = evaluate_state(circuit, state, dataset, config.get("seed", 0),
+                                    progress=not args.no_progress)
+    finally:
+        circuit.close()
+    out = {"dataset": dataset.name, "run_dir": args.run_dir, "test": metrics}
+    write_json(os.path.join(args.run_dir, "evaluation.json"), out)
+    print(f"{args.run_dir}: test {_summary(out)}")
+    return 0
+
+
+def main(argv=None) -> int:
+    """Entry point; returns the exit status."""
+    from .training import RunError
+
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "train":
+            return _cmd_train(args)
+        return _cmd_evaluate(args)
+    except (*USER_ERRORS, RunError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        target = getattr(args, "out", None) or getattr(args, "resume", None)
+        hint = f" resume with: python -m brian_edff train --resume {target}" if target else ""
+        print(f"interrupted; the last complete chunk is saved.{hint}", file=sys.stderr)
+        return 130
+    except OSError as err:
+        print(f"error: {err.filename or ''}: {err.strerror}", file=sys.stderr)
+        return 2
