@@ -453,8 +453,14 @@ class Circuit:
 
         from brian2 import device, set_device
 
+        from brian2.utils.filelock import FileLock
+
         start = time.perf_counter()
         directory = self.build_dir
+        os.makedirs(os.path.dirname(directory), exist_ok=True)
+        # Each circuit reads its results from a folder of its own, so that
+        # several processes can share one compiled build.
+        self.results_name = f"results_{os.getpid()}_{id(self):x}"
         set_device("cpp_standalone", directory=directory, build_on_run=False,
                    with_output=False)
         # The compiled generator always starts from seed 0; every chunk draws
@@ -462,8 +468,9 @@ class Circuit:
         brian2.seed(0)
         objs = self.build_network(plan=None)
         objs["net"].run(self.n_windows * self.params.window)
-        device.build(directory=directory, compile=True, run=False, with_output=False,
-                     clean=False)
+        with FileLock(directory + ".lock"):
+            device.build(directory=directory, compile=True, run=False, with_output=False,
+                         clean=False)
         self._built = objs
         self.build_s = time.perf_counter() - start
 
@@ -471,6 +478,9 @@ class Circuit:
         """Release the standalone device (so another circuit can be built)."""
         if self.device == "standalone" and self._built is not None:
             from brian2 import device, set_device
+
+            shutil.rmtree(os.path.join(self.build_dir, self.results_name),
+                          ignore_errors=True)
             device.reinit()
             device.activate()
             set_device("runtime")
@@ -520,7 +530,8 @@ class Circuit:
                     proj, weights[proj.name])
             for name, values in theta_base.items():
                 run_args[objs["pops"][name].theta_base] = np.asarray(values, dtype=float)
-            device.run(run_args=run_args, with_output=False)
+            device.run(results_directory=self.results_name, run_args=run_args,
+                       with_output=False)
             self._remove_static_run_args()
         self._chunk_index += 1
         return self._collect(objs)

@@ -1,0 +1,108 @@
+"""The command line: a real train + evaluate on the digits, and its error messages.
+
+The training test compiles the fast circuit with cpp_standalone once (about a
+minute on 2 cores when the build cache is cold) and is also the learning
+test: trained on the digits, the circuit must classify far above chance,
+its goodness must separate positive from negative windows, and it must beat
+the same protocol with frozen hidden synapses on the goodness readout.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from brian_edff.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def cli(*args, timeout=900):
+    return subprocess.run([sys.executable, "-m", "brian_edff", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    base = tmp_path_factory.mktemp("runs")
+    runs = {}
+    for name, extra in (("learned", []), ("frozen", ["--no-plasticity"])):
+        out = base / name
+        result = cli("train", "--dataset", "digits", "--params", "fast", "--epochs", "2",
+                     "--seed", "0", "--out", str(out), "--no-progress", *extra)
+        assert result.returncode == 0, result.stderr[-2000:]
+        runs[name] = out
+    return runs
+
+
+def test_run_directory_contents(trained):
+    run = trained["learned"]
+    for name in ("config.json", "metrics.json", "weights.npz", "checkpoint.npz",
+                 "test_readouts.npz"):
+        assert (run / name).is_file(), name
+    config = json.loads((run / "config.json").read_text())
+    assert config["seed"] == 0 and config["params"]["tau_m"] == "100 ms"
+    assert {"brian2", "numpy", "git_revision"} <= set(config["provenance"])
+    metrics = json.loads((run / "metrics.json").read_text())
+    for key in ("classifier_accuracy", "goodness_accuracy", "probe_accuracy", "recon_bce",
+                "recon_mse"):
+        assert key in metrics["test"]
+    assert len(metrics["dev"]) == 2 and metrics["train_wall_s"] > 0
+    assert metrics["build_s"] >= 0
+
+
+def test_learning_works(trained):
+    learned = json.loads((trained["learned"] / "metrics.json").read_text())
+    frozen = json.loads((trained["frozen"] / "metrics.json").read_text())
+    test = learned["test"]
+    assert test["classifier_accuracy"] > 0.5  # chance is 0.1
+    assert test["probe_accuracy"] > 0.85
+    last = learned["train"][-1]
+    assert last["goodness1_positive"] > last["goodness1_negative"]
+    assert test["goodness_accuracy"] > frozen["test"]["goodness_accuracy"] + 0.15
+
+
+def test_evaluate_reproduces_metrics(trained):
+    result = cli("evaluate", str(trained["learned"]), "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    again = json.loads((trained["learned"] / "evaluation.json").read_text())["test"]
+    saved = json.loads((trained["learned"] / "metrics.json").read_text())["test"]
+    for key in ("classifier_accuracy", "goodness_accuracy", "probe_accuracy", "recon_bce"):
+        assert again[key] == pytest.approx(saved[key], abs=1e-9), key
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--dataset", "cifar", "--out", "{tmp}/r"], "unknown data set 'cifar'"),
+    (["train", "--params", "nope", "--out", "{tmp}/r"], "unknown parameter set 'nope'"),
+    (["train", "--out", "{tmp}/full"], "exists and is not empty"),
+    (["train", "--resume", "{tmp}"], "not a run directory"),
+    (["evaluate", "{tmp}/fakerun"], "weights missing"),
+    (["train", "--epochs", "0", "--out", "{tmp}/r2"], "epochs: must be >= 1"),
+])
+def test_errors_are_one_line(tmp_path, capsys, args, message):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "something").write_text("x")
+    fake = tmp_path / "fakerun"
+    fake.mkdir()
+    (fake / "config.json").write_text(json.dumps(
+        {"params": {"n_hidden1": 10, "n_hidden2": 10, "T": 5}, "dataset": "digits",
+         "seed": 0}))
+    code = main([a.replace("{tmp}", str(tmp_path)) for a in args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_unwritable_output(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    os.chmod(locked, 0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        code = main(["train", "--out", str(locked / "run")])
+        assert code == 2 and "cannot create run directory" in capsys.readouterr().err
+    finally:
+        os.chmod(locked, 0o700)

@@ -1,0 +1,63 @@
+"""Parameter sets: validation names the field; JSON round trip keeps units."""
+
+import json
+
+import pytest
+from brian2 import ms
+
+from brian_edff.params import Params, ParamsError, fast, load_params, reference, tuned
+
+
+def test_reference_constants():
+    p = reference().validate(n_input=784)
+    assert (p.n_hidden1, p.n_hidden2, p.T) == (3000, 600, 50)
+    assert p.dt == 3 * ms and p.tau_m == 100 * ms and p.tau_tr == 13 * ms
+    assert (p.theta0, p.theta_min, p.rho_b, p.R_m, p.R_inh) == (0.055, 0.025, 0.001, 0.1,
+                                                                0.01)
+
+
+@pytest.mark.parametrize("factory", [reference, fast, tuned])
+def test_round_trip(factory):
+    p = factory()
+    again = Params.from_dict(json.loads(json.dumps(p.to_dict())))
+    assert again == p
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"tau_m": "0 ms"}, "tau_m"), ({"tau_m": -5}, "tau_m"), ({"tau_tr": "2 ms"}, "dt"),
+    ({"dt": "200 ms"}, "dt"), ({"T": 0}, "T"), ({"n_hidden1": -3}, "n_hidden1"),
+    ({"eta": -1.0}, "eta"), ({"lateral_sign": "up"}, "lateral_sign"),
+    ({"theta0": 0.0}, "theta0"), ({"chunk_windows": 0}, "chunk_windows"),
+])
+def test_invalid_values_name_the_field(change, field):
+    with pytest.raises(ParamsError, match=field):
+        fast().replace(**change).validate()
+
+
+def test_unknown_key_and_wrong_type():
+    with pytest.raises(ParamsError, match="tau_membrane: unknown parameter"):
+        Params.from_dict({"tau_membrane": 3})
+    with pytest.raises(ParamsError, match="n_hidden1: must be an integer"):
+        Params.from_dict({"n_hidden1": "many"})
+    with pytest.raises(ParamsError, match="dt: cannot read"):
+        Params.from_dict({"dt": "three ms"})
+
+
+def test_size_must_match_data():
+    with pytest.raises(ParamsError, match="n_input: parameters say 784"):
+        fast().replace(n_input=784).validate(n_input=64)
+
+
+def test_json_file(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"base": "fast", "n_hidden1": 99, "tau_m": "50 ms"}))
+    p = load_params(str(path))
+    assert p.n_hidden1 == 99 and p.tau_m == 50 * ms and p.T == fast().T
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ParamsError, match="bad.json: malformed JSON"):
+        load_params(str(bad))
+    with pytest.raises(ParamsError, match="unknown parameter set 'fastest'"):
+        load_params("fastest")
+    with pytest.raises(ParamsError, match="missing.json: parameter file not found"):
+        load_params(str(tmp_path / "missing.json"))
