@@ -27,8 +27,8 @@ import numpy as np
 from brian2 import (
     Network,
     NeuronGroup,
-    StateMonitor,
     SpikeMonitor,
+    StateMonitor,
     Synapses,
     TimedArray,
     linked_var,
@@ -452,7 +452,6 @@ class Circuit:
         import time
 
         from brian2 import device, set_device
-
         from brian2.utils.filelock import FileLock
 
         start = time.perf_counter()
@@ -468,9 +467,17 @@ class Circuit:
         brian2.seed(0)
         objs = self.build_network(plan=None)
         objs["net"].run(self.n_windows * self.params.window)
+        # Brian2 writes the clock initialisations of main.cpp in a different
+        # order in every process; recompiling a finished build would relink the
+        # binary under other processes' feet. Compile once, marked by a file.
+        marker = os.path.join(directory, "brian_edff_build_complete")
         with FileLock(directory + ".lock"):
-            device.build(directory=directory, compile=True, run=False, with_output=False,
-                         clean=False)
+            compiled = os.path.exists(marker)
+            device.build(directory=directory, compile=not compiled, run=False,
+                         with_output=False, clean=False)
+            if not compiled:
+                with open(marker, "w") as handle:
+                    handle.write(self.build_key() + "\n")
         self._built = objs
         self.build_s = time.perf_counter() - start
 
@@ -530,20 +537,44 @@ class Circuit:
                     proj, weights[proj.name])
             for name, values in theta_base.items():
                 run_args[objs["pops"][name].theta_base] = np.asarray(values, dtype=float)
-            device.run(results_directory=self.results_name, run_args=run_args,
-                       with_output=False)
-            self._remove_static_run_args()
+            arg_strings, files = self._write_run_args(run_args)
+            try:
+                device.run(results_directory=self.results_name, run_args=arg_strings,
+                           with_output=False)
+            finally:
+                for path in files:
+                    if os.path.exists(path):
+                        os.remove(path)
         self._chunk_index += 1
         return self._collect(objs)
 
-    def _remove_static_run_args(self):
+    def _write_run_args(self, run_args: dict):
+        """Command-line arguments for ``device.run``; arrays go to files of our own.
+
+        Brian2 names run_args files by their content and shares them between
+        processes; we write uniquely named files instead and delete them after
+        the run, so that concurrent runs of one build never remove each
+        other's inputs.
+        """
         from brian2 import device
 
         folder = os.path.join(device.project_dir, "static_arrays")
-        for fname in list(device.run_args_arrays):
-            for path in (os.path.join(folder, fname), os.path.join(folder, fname + ".lock")):
-                if os.path.exists(path):
-                    os.remove(path)
+        strings, files = [], []
+        for key, value in run_args.items():
+            if isinstance(key, TimedArray):
+                name, dtype, scalar = f"{key.name}.values", key.values.dtype, False
+            else:
+                name, dtype = f"{key.group_name}.{key.name}", key.dtype
+                scalar = key.variable.scalar
+            array = np.asarray(value, dtype=dtype)
+            if scalar or array.size == 1:
+                strings.append(f"{name}={array.item()!r}")
+                continue
+            path = os.path.join(folder, f"run_{self.results_name}_{name}.dat")
+            array.tofile(path)
+            files.append(path)
+            strings.append(f"{name}={os.path.join('static_arrays', os.path.basename(path))}")
+        return strings, files
 
     def _collect(self, objs) -> ChunkResult:
         """Read weights and per-window readouts after a run."""

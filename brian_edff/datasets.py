@@ -56,7 +56,7 @@ class Dataset:
     def n_labels(self) -> int:
         return int(max(self.train_y.max(), self.test_y.max())) + 1
 
-    def subset(self, n_train=None, n_test=None) -> "Dataset":
+    def subset(self, n_train=None, n_test=None) -> Dataset:
         """The first ``n_train`` training and ``n_test`` test images (for quick runs)."""
         return Dataset(self.name, self.image_shape, self.train_x[:n_train],
                        self.train_y[:n_train], self.dev_x, self.dev_y,

@@ -115,7 +115,7 @@ class Params:
     epochs: int = 1
 
     # -- validation --------------------------------------------------------
-    def validate(self, n_input: int | None = None) -> "Params":
+    def validate(self, n_input: int | None = None) -> Params:
         """Check every field; raise :class:`ParamsError` naming the first bad one.
 
         Parameters
@@ -179,7 +179,7 @@ class Params:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict, base: "Params | None" = None) -> "Params":
+    def from_dict(cls, data: dict, base: Params | None = None) -> Params:
         """Build from a dictionary of overrides on top of ``base``.
 
         Raises
@@ -199,7 +199,7 @@ class Params:
             setattr(params, key, _coerce(key, value, getattr(params, key)))
         return params
 
-    def replace(self, **changes) -> "Params":
+    def replace(self, **changes) -> Params:
         """Copy with some fields changed (values coerced like JSON values)."""
         return Params.from_dict(changes, base=self)
 

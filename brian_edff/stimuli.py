@@ -76,11 +76,11 @@ class WindowPlan:
         values["pixel_phase"] = np.asarray(self.phase, dtype=float)
         return values
 
-    def select(self, index) -> "WindowPlan":
+    def select(self, index) -> WindowPlan:
         """Windows ``index`` (slice or array) as a new plan."""
         return WindowPlan(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
-    def padded(self, n_windows: int) -> "WindowPlan":
+    def padded(self, n_windows: int) -> WindowPlan:
         """Append silent, non-learning windows up to ``n_windows``."""
         missing = n_windows - self.n_windows
         if missing < 0:

@@ -66,12 +66,12 @@ class CircuitState:
         return out
 
     @classmethod
-    def from_arrays(cls, arrays: dict, prefix: str = "") -> "CircuitState":
+    def from_arrays(cls, arrays: dict, prefix: str = "") -> CircuitState:
         weights = {p.name: arrays[f"{prefix}{p.name}"] for p in PROJECTIONS}
         theta = {k: arrays[f"{prefix}theta_{k}"] for k in THRESHOLD_POPULATIONS}
         return cls(weights, theta)
 
-    def copy(self) -> "CircuitState":
+    def copy(self) -> CircuitState:
         return CircuitState({k: v.copy() for k, v in self.weights.items()},
                             {k: v.copy() for k, v in self.theta_base.items()})
 
@@ -102,7 +102,7 @@ class Readouts:
     recon: np.ndarray
 
     @classmethod
-    def concatenate(cls, parts) -> "Readouts":
+    def concatenate(cls, parts) -> Readouts:
         return cls({k: np.concatenate([p.counts[k] for p in parts]) for k in parts[0].counts},
                    np.concatenate([p.goodness for p in parts]),
                    np.concatenate([p.recon for p in parts]))

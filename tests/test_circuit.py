@@ -9,12 +9,12 @@ Bernoulli input deterministic), with every plasticity rule switched on.
 import numpy as np
 import pytest
 from brian2 import ms, prefs
+from reference_numpy import ReferenceCircuit
 
 from brian_edff.circuit import PROJECTIONS, Circuit
 from brian_edff.params import Params
 from brian_edff.stimuli import WindowPlan
 from brian_edff.training import initial_state
-from reference_numpy import ReferenceCircuit
 
 N_INPUT, T = 12, 10
 
