@@ -154,8 +154,8 @@ class Circuit:
     record_spikes : bool
         Also record every spike (for rasters).
     seed : int
-        Seed of Brian2's random generator for the runtime device (offset by
-        the chunk number). Standalone builds always start from seed 0; the
+        Seed of Brian2's random generator for the runtime device, restarted at
+        every chunk (standalone builds always restart from seed 0); the
         per-window random phases of the plan make each chunk's draws differ.
     extra_namespace : dict, optional
         Additional constants made visible to every equation (for user edits
@@ -180,7 +180,6 @@ class Circuit:
         self.sizes = population_sizes(params, n_input)
         self.build_s = 0.0
         self._built = None
-        self._chunk_index = 0
         if device == "standalone":
             self.build_dir = build_dir or os.path.join(
                 os.environ.get("BRIAN_EDFF_CACHE",
@@ -517,7 +516,9 @@ class Circuit:
                              f"{self.n_windows}")
         duration = self.n_windows * self.params.window
         if self.device == "runtime":
-            brian2.seed(self.seed + 7919 * self._chunk_index)
+            # Every chunk starts the generator afresh, as a compiled run does;
+            # the plan's per-window phases make the draws differ between chunks.
+            brian2.seed(self.seed)
             objs = self.build_network(plan)
             self.apply_constants(objs)
             for proj in PROJECTIONS:
@@ -545,7 +546,6 @@ class Circuit:
                 for path in files:
                     if os.path.exists(path):
                         os.remove(path)
-        self._chunk_index += 1
         return self._collect(objs)
 
     def _write_run_args(self, run_args: dict):

@@ -278,9 +278,14 @@ def reference() -> Params:
 
 
 def fast() -> Params:
-    """A small circuit that trains on the 8x8 digits in about a minute."""
-    return Params(n_hidden1=256, n_hidden2=128, T=30, theta_g1=10.0, theta_g2=10.0,
-                  eta=0.004, eta_head=0.02, chunk_windows=500, epochs=3)
+    """A small circuit (256/128 units, T = 30) that trains on the 8x8 digits in a minute.
+
+    Larger learning rates than the reference (CSDP 0.03, heads 0.1) and the
+    classifier trained in a context-free third window; chosen on the digits'
+    dev split (README, "How the parameter sets were chosen").
+    """
+    return Params(n_hidden1=256, n_hidden2=128, T=30, eta=0.03, eta_head=0.1,
+                  head_window=True, chunk_windows=600, epochs=10)
 
 
 def tuned() -> Params:

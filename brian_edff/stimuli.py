@@ -152,7 +152,8 @@ def hybrid_images(images, labels, rng, rotate: bool = False,
 
 
 def training_plan(images, labels, params, mode: str, rng, csdp: bool = True,
-                  image_shape=None) -> WindowPlan:
+                  image_shape=None, negative_labels=None,
+                  negative_images=None) -> WindowPlan:
     """Positive, negative (and head) windows for each image, in the given order.
 
     Parameters
@@ -169,6 +170,9 @@ def training_plan(images, labels, params, mode: str, rng, csdp: bool = True,
         Draws wrong labels, hybrid partners and input phases.
     csdp : bool
         ``False`` freezes the hidden layers (the no-plasticity control).
+    negative_labels, negative_images : ndarray, optional
+        Precomputed wrong labels (supervised) or hybrid images (unsupervised);
+        drawn from ``rng`` when not given.
     """
     if mode not in MODES:
         raise ValueError(f"mode: unknown mode {mode!r}; use one of {MODES}")
@@ -182,12 +186,15 @@ def training_plan(images, labels, params, mode: str, rng, csdp: bool = True,
                         classifier_on=head_in_positive, recon_on=recon,
                         image=np.arange(len(images)), kind=KIND["positive"])
     if supervised:
-        negative = _windows(images, rng,
-                            context_label=wrong_labels(labels, params.n_labels, rng),
+        if negative_labels is None:
+            negative_labels = wrong_labels(labels, params.n_labels, rng)
+        negative = _windows(images, rng, context_label=negative_labels,
                             y_target=0.0, csdp_on=on, image=np.arange(len(images)),
                             kind=KIND["negative"])
     else:
-        negative = _windows(hybrid_images(images, labels, rng), rng, y_target=0.0,
+        if negative_images is None:
+            negative_images = hybrid_images(images, labels, rng)
+        negative = _windows(negative_images, rng, y_target=0.0,
                             csdp_on=on, image=np.arange(len(images)),
                             kind=KIND["negative"])
     plans = [positive, negative]

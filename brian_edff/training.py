@@ -315,7 +315,11 @@ def _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed, plasticit
 
     while prog["epoch"] < epochs:
         epoch = prog["epoch"]
-        order = np.random.default_rng([seed, epoch]).permutation(n_train)
+        epoch_rng = np.random.default_rng([seed, epoch])
+        order = epoch_rng.permutation(n_train)
+        # Negatives are drawn per epoch, input phases per chunk: the windows an
+        # image sees do not depend on how the epoch is cut into chunks.
+        negatives = _epoch_negatives(dataset, order, params, mode, epoch_rng)
         bar = _progress((n_chunks - prog["chunk"]) * per_chunk * params.windows_per_image,
                         f"epoch {epoch + 1}/{epochs}", progress)
         stats = prog["epoch_stats"]
@@ -323,8 +327,10 @@ def _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed, plasticit
             c = prog["chunk"]
             idx = order[c * per_chunk:(c + 1) * per_chunk]
             rng = np.random.default_rng([seed, epoch, c])
+            part = slice(c * per_chunk, (c + 1) * per_chunk)
             plan = training_plan(dataset.train_x[idx], dataset.train_y[idx], params, mode,
-                                 rng, csdp=plasticity, image_shape=dataset.image_shape)
+                                 rng, csdp=plasticity, image_shape=dataset.image_shape,
+                                 **{k: v[part] for k, v in negatives.items()})
             start = time.perf_counter()
             state, out = simulate(circuit, plan, state, bar)
             prog["train_wall_s"] += time.perf_counter() - start
@@ -368,6 +374,17 @@ def _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed, plasticit
         save_arrays(os.path.join(out_dir, "test_readouts.npz"), arrays)
     write_json(os.path.join(out_dir, "metrics.json"), metrics)
     return metrics
+
+
+def _epoch_negatives(dataset, order, params, mode, rng) -> dict:
+    """Wrong labels (supervised) or hybrid images (unsupervised), in epoch order."""
+    from .stimuli import hybrid_images, wrong_labels
+
+    labels = dataset.train_y[order]
+    if mode == "supervised":
+        return {"negative_labels": wrong_labels(labels, params.n_labels, rng)}
+    return {"negative_images": hybrid_images(dataset.train_x[order], labels, rng)
+            .astype(np.float32)}
 
 
 def _accumulate_goodness(stats, plan, out, steps):

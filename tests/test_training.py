@@ -1,0 +1,101 @@
+"""The learning loop: chunking, determinism, resume (runtime device, tiny circuit)."""
+
+import json
+
+import numpy as np
+import pytest
+from brian2 import ms, prefs
+
+from brian_edff.datasets import Dataset
+from brian_edff.params import Params
+from brian_edff.training import RunError, train
+
+N_INPUT = 12
+
+
+def tiny_dataset(n_train=12, binary=True):
+    rng = np.random.default_rng(0)
+    x = rng.random((n_train + 8, N_INPUT)).astype(np.float32)
+    if binary:
+        x = (x > 0.5).astype(np.float32)
+    y = np.arange(n_train + 8) % 4
+    return Dataset("tiny", (3, 4), x[:n_train], y[:n_train], x[n_train:n_train + 4],
+                   y[n_train:n_train + 4], x[n_train + 4:], y[n_train + 4:])
+
+
+def tiny_params(**changes):
+    return Params(n_hidden1=6, n_hidden2=5, n_labels=4, T=8, dt=1 * ms, tau_m=10 * ms,
+                  tau_tr=5 * ms, theta0=0.05, theta_jitter=0.02, theta_min=0.01,
+                  rho_b=0.002, R_m=0.8, R_inh=0.3, theta_g1=1.0, theta_g2=0.5, eta=0.05,
+                  w_decay=0.01, eta_head=0.1, chunk_windows=24, epochs=2).replace(**changes)
+
+
+@pytest.fixture(autouse=True)
+def numpy_target():
+    prefs.codegen.target = "numpy"
+
+
+def weights(run_dir, name="weights_last.npz"):
+    with np.load(run_dir / name) as data:
+        return {k: data[k] for k in data.files}
+
+
+def test_chunking_does_not_change_results(tmp_path):
+    """Weight hand-over between chunks: 1 chunk per epoch == 6 chunks per epoch."""
+    ds = tiny_dataset()
+    train(ds, tiny_params(chunk_windows=24), str(tmp_path / "one"), device="runtime",
+          progress=False, evaluate=False)
+    train(ds, tiny_params(chunk_windows=4), str(tmp_path / "six"), device="runtime",
+          progress=False, evaluate=False)
+    one, six = weights(tmp_path / "one"), weights(tmp_path / "six")
+    for name in one:
+        np.testing.assert_allclose(one[name], six[name], atol=1e-6, err_msg=name)
+    with np.load(tmp_path / "one" / "checkpoint.npz") as start:
+        assert np.abs(start["W1"] - one["W1"]).max() == 0  # checkpoint = last state
+    assert json.loads((tmp_path / "six" / "progress.json").read_text())["epoch"] == 2
+
+
+def test_same_seed_same_run_other_seed_differs(tmp_path):
+    ds = tiny_dataset(binary=False)
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        train(ds, tiny_params(epochs=1), str(tmp_path / name), seed=seed, device="runtime",
+              progress=False)
+    a, b, c = (weights(tmp_path / n) for n in "abc")
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])
+    assert not np.array_equal(a["W1"], c["W1"])
+    ma = json.loads((tmp_path / "a" / "metrics.json").read_text())["test"]
+    mb = json.loads((tmp_path / "b" / "metrics.json").read_text())["test"]
+    assert ma == mb
+
+
+def test_resume_continues_to_the_same_result(tmp_path):
+    """A run stopped after its first epoch and resumed ends like an uninterrupted one."""
+    ds = tiny_dataset(binary=False)
+    params = tiny_params(chunk_windows=12)
+    train(ds, params, str(tmp_path / "full"), seed=1, device="runtime", progress=False)
+    # Rewind the partial run to the end of epoch 1 by replaying its first epoch.
+    train(ds, params, str(tmp_path / "first"), seed=1, device="runtime", progress=False,
+          epochs=1, evaluate=False)
+    progress = json.loads((tmp_path / "first" / "progress.json").read_text())
+    progress["epoch"], progress["chunk"] = 1, 0
+    resume_dir = tmp_path / "first"
+    (resume_dir / "progress.json").write_text(json.dumps(progress))
+    config = json.loads((resume_dir / "config.json").read_text())
+    config["epochs"] = 2
+    (resume_dir / "config.json").write_text(json.dumps(config))
+    train(ds, params, str(resume_dir), seed=1, device="runtime", progress=False, epochs=2,
+          resume=True)
+    full, resumed = weights(tmp_path / "full"), weights(resume_dir)
+    for name in full:
+        np.testing.assert_array_equal(full[name], resumed[name])
+
+
+def test_refuses_existing_run_and_bad_resume(tmp_path):
+    ds = tiny_dataset()
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "x").write_text("1")
+    with pytest.raises(RunError, match="exists and is not empty"):
+        train(ds, tiny_params(), str(tmp_path / "busy"), device="runtime")
+    with pytest.raises(RunError, match="not a run directory"):
+        train(ds, tiny_params(), str(tmp_path), device="runtime", resume=True)
