@@ -121,6 +121,8 @@ class ChunkResult:
         Reconstruction per window (summed zR trace / (T + 1)), (n_windows, n_input).
     spikes : dict
         ``{population: (indices, times in steps)}`` when spikes were recorded.
+    goodness_steps : ndarray or None
+        Goodness of z1 and z2 at every step, (n_steps, 2), when recorded.
     """
 
     weights: dict
@@ -128,6 +130,7 @@ class ChunkResult:
     goodness: np.ndarray
     recon: np.ndarray | None
     spikes: dict = field(default_factory=dict)
+    goodness_steps: np.ndarray | None = None
 
 
 def _window_function_names():
@@ -384,6 +387,10 @@ class Circuit:
         if self.record_spikes:
             spike_monitors = {name: SpikeMonitor(group, name=f"{name}_spikes")
                               for name, group in pops.items()}
+            for layer in ("z1", "z2"):
+                monitors[f"{layer}_goodness_steps"] = StateMonitor(
+                    summaries[layer], "G", record=True, when="after_resets", order=3,
+                    name=f"{layer}_goodness_steps")
         objs["spike_monitors"] = spike_monitors
 
         net = Network(*pops.values(), *summaries.values(), *extra,
@@ -597,8 +604,13 @@ class Circuit:
         for name, mon in objs["spike_monitors"].items():
             steps = np.round(np.asarray(mon.t / self.params.dt)).astype(np.int64)
             spikes[name] = (np.asarray(mon.i[:]), steps)
+        goodness_steps = None
+        if self.record_spikes:
+            goodness_steps = np.column_stack([
+                np.asarray(mons[f"{layer}_goodness_steps"].G)[0] for layer in ("z1", "z2")])
         return ChunkResult(weights=weights, counts=counts, goodness=goodness,
-                           recon=recon.astype(np.float32), spikes=spikes)
+                           recon=recon.astype(np.float32), spikes=spikes,
+                           goodness_steps=goodness_steps)
 
     def delete_build(self):
         """Remove the compiled standalone project from disk."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 
 from .checkpoint import CheckpointError, read_json, write_json
@@ -62,7 +63,27 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default="standalone",
                           choices=("standalone", "runtime"))
     evaluate.add_argument("--no-progress", action="store_true")
+
+    figures = sub.add_parser("figures", help="all figures and the results table from runs")
+    figures.add_argument("run_dirs", nargs="+")
+    figures.add_argument("--out", default="figures")
+    figures.add_argument("--images", type=int, default=40,
+                         help="test images replayed for rasters and goodness traces")
     return parser
+
+
+def _cmd_figures(args) -> int:
+    from brian2 import prefs
+
+    from .plotting import make_all
+
+    for run_dir in args.run_dirs:
+        if not os.path.isfile(os.path.join(run_dir, "metrics.json")):
+            raise CheckpointError(f"{run_dir}: not a finished run directory (no metrics.json)")
+    prefs.codegen.target = "numpy"
+    for path in make_all(args.run_dirs, args.out, n_images=args.images):
+        print(path)
+    return 0
 
 
 def _summary(metrics: dict) -> str:
@@ -77,6 +98,8 @@ def _cmd_train(args) -> int:
 
     if args.resume:
         run_dir = args.resume
+        if os.path.isfile(os.path.join(run_dir, "metrics.json")):
+            raise RunError(f"{run_dir}: run already complete (metrics.json exists)")
         if not os.path.isfile(os.path.join(run_dir, "config.json")):
             raise RunError(f"{run_dir}: not a run directory (no config.json) to resume")
         config = read_json(os.path.join(run_dir, "config.json"))
@@ -129,14 +152,22 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _terminate(signum, frame):
+    """SIGTERM ends a run like Ctrl-C: the last complete chunk stays saved."""
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     """Entry point; returns the exit status."""
     from .training import RunError
 
     args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         if args.command == "train":
             return _cmd_train(args)
+        if args.command == "figures":
+            return _cmd_figures(args)
         return _cmd_evaluate(args)
     except (*USER_ERRORS, RunError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,0 +1,16 @@
+"""Figure (f) Learning curves: dev accuracy and reconstruction BCE per epoch.
+
+Reads run directories written by `python -m brian_edff train` (or the
+protocols) and writes `learning_curves.png` and `learning_curves.csv` (the data behind it) into
+`--out` (default: this folder). All figures at once:
+`python -m brian_edff figures RUN_DIR... --out figures/`.
+
+Run::
+
+    python figures/fig_learning_curves.py RUN_DIR [RUN_DIR ...] [--out figures/]
+"""
+
+from brian_edff.plotting import script_main
+
+if __name__ == "__main__":
+    script_main("learning_curves")
