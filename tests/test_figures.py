@@ -1,0 +1,83 @@
+"""Figure scripts on a tiny run directory made here, and the results table."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from brian2 import ms, prefs
+from matplotlib.image import imread
+
+from brian_edff.datasets import Dataset, load_dataset
+from brian_edff.params import Params
+from brian_edff.plotting import load_run, make_all, results_table
+from brian_edff.training import train
+
+T = 8
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    prefs.codegen.target = "numpy"
+    digits = load_dataset("digits", 0)
+    ds = Dataset("digits", (8, 8), digits.train_x[:30], digits.train_y[:30],
+                 digits.dev_x[:10], digits.dev_y[:10], digits.test_x[:20],
+                 digits.test_y[:20])
+    params = Params(n_hidden1=10, n_hidden2=6, T=T, dt=1 * ms, tau_m=10 * ms,
+                    tau_tr=5 * ms, R_m=0.5, R_inh=0.1, theta_g1=2.0, theta_g2=1.0,
+                    eta=0.02, eta_head=0.1, chunk_windows=60, epochs=2)
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    train(ds, params, str(out), device="runtime", progress=False, seed=0)
+    return out
+
+
+def rows(path):
+    with open(path) as handle:
+        return list(csv.reader(handle))[1:]
+
+
+def test_all_figures(tiny_run, tmp_path):
+    paths = make_all([str(tiny_run)], str(tmp_path), n_images=5)
+    assert len(paths) == 8
+    for name in ("rasters", "goodness", "receptive_fields", "tsne", "reconstructions",
+                 "learning_curves", "confusion"):
+        image = imread(tmp_path / f"{name}.png")
+        assert image.shape[0] > 150 and image.shape[1] > 200, name
+    assert len(rows(tmp_path / "goodness.csv")) == 2 * 2 * T
+    assert len(rows(tmp_path / "receptive_fields.csv")) == 10
+    assert len(rows(tmp_path / "tsne.csv")) == 20
+    assert len(rows(tmp_path / "reconstructions.csv")) == 8
+    assert len(rows(tmp_path / "learning_curves.csv")) == 2
+    assert len(rows(tmp_path / "confusion.csv")) == 10
+    raster = rows(tmp_path / "rasters.csv")
+    assert {r[0] for r in raster} == {"positive", "negative"}
+    assert {r[1] for r in raster} >= {"z0", "zc"}
+    assert "| digits | supervised | 64-10-6 |" in (tmp_path / "results_table.md").read_text()
+
+
+def test_one_figure_script(tiny_run, tmp_path):
+    result = subprocess.run([sys.executable, "figures/fig_confusion.py", str(tiny_run),
+                             "--out", str(tmp_path)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-1000:]
+    assert (tmp_path / "confusion.png").is_file()
+    matrix = np.array([[int(v) for v in r[1:]] for r in rows(tmp_path / "confusion.csv")])
+    assert matrix.sum() == 20
+
+
+def test_results_table_aggregates_seeds(tiny_run):
+    base = load_run(str(tiny_run))
+    runs = []
+    for seed, acc in ((0, 0.80), (1, 0.90), (2, 0.70)):
+        run = json.loads(json.dumps({"config": base["config"], "metrics": base["metrics"]}))
+        run["config"]["seed"] = seed
+        run["metrics"]["test"]["classifier_accuracy"] = acc
+        runs.append(run)
+    control = json.loads(json.dumps(runs[0]))
+    control["config"]["plasticity"] = False
+    table = results_table(runs + [control])
+    learned_row = next(line for line in table.splitlines() if "| learned |" in line)
+    assert "| 3 | 80.0 +- 8.2 |" in learned_row
+    assert any("| control | 1 | 80.0 +- 0.0 |" in line for line in table.splitlines())
