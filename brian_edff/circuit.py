@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 
 import brian2
@@ -182,6 +183,7 @@ class Circuit:
         self.extra_namespace = dict(extra_namespace or {})
         self.sizes = population_sizes(params, n_input)
         self.build_s = 0.0
+        self.last_overhead_s = 0.0
         self._built = None
         if device == "standalone":
             self.build_dir = build_dir or os.path.join(
@@ -455,8 +457,6 @@ class Circuit:
 
     # -- standalone -----------------------------------------------------------
     def _build_standalone(self):
-        import time
-
         from brian2 import device, set_device
         from brian2.utils.filelock import FileLock
 
@@ -522,6 +522,7 @@ class Circuit:
             raise ValueError(f"plan has {plan.n_windows} windows, circuit expects "
                              f"{self.n_windows}")
         duration = self.n_windows * self.params.window
+        start = time.perf_counter()
         if self.device == "runtime":
             # Every chunk starts the generator afresh, as a compiled run does;
             # the plan's per-window phases make the draws differ between chunks.
@@ -532,7 +533,9 @@ class Circuit:
                 objs["synapses"][proj.name].w = self.dense_to_vector(proj, weights[proj.name])
             for name, values in theta_base.items():
                 objs["pops"][name].theta_base = values
+            simulate_start = time.perf_counter()
             objs["net"].run(duration, report=report)
+            simulate_s = time.perf_counter() - simulate_start
         else:
             from brian2 import device
 
@@ -547,13 +550,18 @@ class Circuit:
                 run_args[objs["pops"][name].theta_base] = np.asarray(values, dtype=float)
             arg_strings, files = self._write_run_args(run_args)
             try:
+                simulate_start = time.perf_counter()
                 device.run(results_directory=self.results_name, run_args=arg_strings,
                            with_output=False)
+                simulate_s = time.perf_counter() - simulate_start
             finally:
                 for path in files:
                     if os.path.exists(path):
                         os.remove(path)
-        return self._collect(objs)
+        result = self._collect(objs)
+        #: Seconds of the last run spent outside the simulation itself.
+        self.last_overhead_s = time.perf_counter() - start - simulate_s
+        return result
 
     def _write_run_args(self, run_args: dict):
         """Command-line arguments for ``device.run``; arrays go to files of our own.

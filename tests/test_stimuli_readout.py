@@ -15,7 +15,8 @@ def images(n=6, n_input=16, seed=0):
 
 def test_supervised_plan_alternates_and_switches():
     x, y = images()
-    plan = training_plan(x, y, fast(), "supervised", np.random.default_rng(1))
+    params = fast().replace(head_window=False)
+    plan = training_plan(x, y, params, "supervised", np.random.default_rng(1))
     assert plan.n_windows == 12
     np.testing.assert_array_equal(plan.kind[:4], [KIND["positive"], KIND["negative"]] * 2)
     pos, neg = plan.select(slice(0, None, 2)), plan.select(slice(1, None, 2))
@@ -41,7 +42,8 @@ def test_head_window_and_frozen_control():
 
 def test_unsupervised_negatives_are_hybrids_without_context():
     x, y = images(n=30)
-    plan = training_plan(x, y, fast(), "unsupervised", np.random.default_rng(2))
+    plan = training_plan(x, y, fast().replace(head_window=False), "unsupervised",
+                         np.random.default_rng(2))
     neg = plan.select(plan.kind == KIND["negative"])
     assert (plan.context_label == -1).all()
     assert not np.allclose(neg.pixels, x)
