@@ -69,7 +69,28 @@ def _parser() -> argparse.ArgumentParser:
     figures.add_argument("--out", default="figures")
     figures.add_argument("--images", type=int, default=40,
                          help="test images replayed for rasters and goodness traces")
+
+    sweep = sub.add_parser("sweep", help="grid x seeds as independent runs on Dask")
+    sweep.add_argument("grid", help="grid JSON file")
+    sweep.add_argument("--seeds", default="0", help="e.g. 0-4 or 1,3,7")
+    sweep.add_argument("--out", required=True, help="sweep directory")
+    sweep.add_argument("--scheduler", default=None,
+                       help="address of a running Dask scheduler (default: local cluster)")
+    sweep.add_argument("--workers", type=int, default=None,
+                       help="local worker processes (default: one per core)")
+    sweep.add_argument("--plot-metric", default="classifier_accuracy")
     return parser
+
+
+def _cmd_sweep(args) -> int:
+    from .sweep import parse_seeds, run_sweep
+
+    seeds = parse_seeds(args.seeds)
+    rows = run_sweep(args.grid, seeds, args.out, scheduler=args.scheduler,
+                     n_workers=args.workers, plot_metric=args.plot_metric)
+    failed = sum(r["status"] != "ok" for r in rows)
+    print(f"{args.out}: {len(rows)} runs, {failed} failed; see results.csv and summary.md")
+    return 1 if failed else 0
 
 
 def _cmd_figures(args) -> int:
@@ -159,6 +180,7 @@ def _terminate(signum, frame):
 
 def main(argv=None) -> int:
     """Entry point; returns the exit status."""
+    from .sweep import GridError
     from .training import RunError
 
     args = _parser().parse_args(argv)
@@ -168,8 +190,10 @@ def main(argv=None) -> int:
             return _cmd_train(args)
         if args.command == "figures":
             return _cmd_figures(args)
+        if args.command == "sweep":
+            return _cmd_sweep(args)
         return _cmd_evaluate(args)
-    except (*USER_ERRORS, RunError) as err:
+    except (*USER_ERRORS, RunError, GridError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
