@@ -304,6 +304,22 @@ def tuned() -> Params:
 PARAMETER_SETS = {"reference": reference, "fast": fast, "tuned": tuned}
 
 
+def read_json_object(path: str, error, what: str) -> dict:
+    """A JSON object from ``path``; ``error`` names the file and the problem."""
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        raise error(f"{path}: {what} not found") from None
+    except json.JSONDecodeError as err:
+        raise error(f"{path}: malformed JSON ({err.msg}, line {err.lineno})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise error(f"{path}: cannot read ({err})") from None
+    if not isinstance(data, dict):
+        raise error(f"{path}: must hold a JSON object")
+    return data
+
+
 def load_params(spec: str) -> Params:
     """A named set (``reference``, ``fast``, ``tuned``) or a JSON file path.
 
@@ -317,17 +333,7 @@ def load_params(spec: str) -> Params:
     if not spec.endswith(".json"):
         raise ParamsError(f"unknown parameter set {spec!r}: use one of "
                           f"{', '.join(PARAMETER_SETS)} or a .json file")
-    try:
-        with open(spec) as handle:
-            data = json.load(handle)
-    except FileNotFoundError:
-        raise ParamsError(f"{spec}: parameter file not found") from None
-    except json.JSONDecodeError as err:
-        raise ParamsError(f"{spec}: malformed JSON ({err.msg}, line {err.lineno})") from None
-    except OSError as err:
-        raise ParamsError(f"{spec}: cannot read ({err.strerror})") from None
-    if not isinstance(data, dict):
-        raise ParamsError(f"{spec}: must hold a JSON object")
+    data = read_json_object(spec, ParamsError, "parameter file")
     base_name = data.get("base", "reference")
     if base_name not in PARAMETER_SETS:
         raise ParamsError(f"{spec}: base: unknown parameter set {base_name!r}")

