@@ -105,7 +105,7 @@ class Params:
     theta_g2: float = 10.0
     eta: float = 0.002
     w_decay: float = 5e-5
-    eta_head: float = 0.002
+    eta_head: float = 0.1
     head_gain: float = 0.1
     w_bound: float = 1.0
     lateral_sign: str = "reference"
@@ -273,7 +273,13 @@ def _coerce(key, value, current):
 
 
 def reference() -> Params:
-    """The author's constants (Ororbia 2023, released code): 784-3000-600."""
+    """The author's constants (Ororbia 2023, released code): 784-3000-600.
+
+    The author trains with Adam on mini-batches of 500; this online circuit
+    takes plain gradient steps per event, with CSDP rate 0.002 and decay 5e-5
+    (ALGORITHM.md) and a head rate of 0.1, chosen on the mnist5k dev split
+    (0.02 gave 63 % dev accuracy after one epoch, 0.1 gave 82 %).
+    """
     return Params()
 
 
