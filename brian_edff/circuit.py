@@ -182,6 +182,7 @@ class Circuit:
         self.seed = int(seed)
         self.extra_namespace = dict(extra_namespace or {})
         self.sizes = population_sizes(params, n_input)
+        self._index_cache = {}
         self.build_s = 0.0
         self.last_overhead_s = 0.0
         self._built = None
@@ -433,7 +434,12 @@ class Circuit:
         return syn
 
     def _indices(self, proj: Projection):
-        """Pre-major synapse indices of a dense (or hollow) projection."""
+        """Pre-major synapse indices of a dense (or hollow) projection (cached)."""
+        if proj.name not in self._index_cache:
+            self._index_cache[proj.name] = self._make_indices(proj)
+        return self._index_cache[proj.name]
+
+    def _make_indices(self, proj: Projection):
         n_pre, n_post = self.sizes[proj.pre], self.sizes[proj.post]
         ii = np.repeat(np.arange(n_pre, dtype=np.int32), n_post)
         jj = np.tile(np.arange(n_post, dtype=np.int32), n_pre)
