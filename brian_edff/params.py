@@ -84,7 +84,11 @@ class Params:
     chunk_windows : int
         Windows simulated per ``run`` (one compiled run per chunk).
     epochs : int
-        Default number of training epochs.
+        Default number of training epochs (CSDP on).
+    head_epochs : int
+        Extra epochs after those in which CSDP is off and only the classifier
+        and reconstruction heads learn, on the final representation (one
+        context-free window per image). Both arms of a comparison get them.
     """
 
     n_input: int | None = None
@@ -113,6 +117,7 @@ class Params:
     reconstruction: bool = True
     chunk_windows: int = 1000
     epochs: int = 1
+    head_epochs: int = 0
 
     # -- validation --------------------------------------------------------
     def validate(self, n_input: int | None = None) -> Params:
@@ -131,6 +136,9 @@ class Params:
         for name in ("n_hidden1", "n_hidden2", "n_labels", "T", "chunk_windows",
                      "epochs"):
             _positive_int(name, getattr(self, name))
+        if isinstance(self.head_epochs, bool) or not isinstance(self.head_epochs, int) \
+                or self.head_epochs < 0:
+            raise ParamsError(f"head_epochs: must be an integer >= 0, got {self.head_epochs!r}")
         if self.n_labels < 2:
             raise ParamsError(f"n_labels: need at least 2 labels, got {self.n_labels}")
         if self.n_input is not None:
@@ -300,11 +308,13 @@ def tuned() -> Params:
     500/500 units; goodness thresholds set to the random circuit's own goodness
     (16 for z1, 3.6 for z2: CSDP then holds the layers at their initial
     activity instead of halving it); the classifier trained in a context-free
-    third window; CSDP rate 0.01, head rate 0.05 (online, plain gradient steps).
+    third window; CSDP rate 0.01, head rate 0.05 (online, plain gradient steps);
+    3 CSDP epochs, then 1 epoch in which only the heads learn on the final
+    representation.
     """
     return Params(n_hidden1=500, n_hidden2=500, theta_g1=16.0, theta_g2=3.6,
                   eta=0.01, w_decay=5e-5, eta_head=0.05, head_window=True,
-                  chunk_windows=1200, epochs=3)
+                  chunk_windows=1200, epochs=3, head_epochs=1)
 
 
 PARAMETER_SETS = {"reference": reference, "fast": fast, "tuned": tuned}

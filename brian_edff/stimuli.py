@@ -204,6 +204,14 @@ def training_plan(images, labels, params, mode: str, rng, csdp: bool = True,
     return _interleave(plans)
 
 
+def head_plan(images, labels, params, rng) -> WindowPlan:
+    """One context-free window per image in which only the heads learn."""
+    recon = 1.0 if params.reconstruction else 0.0
+    return _windows(images, rng, target_label=np.asarray(labels, dtype=np.int32),
+                    classifier_on=1.0, recon_on=recon, image=np.arange(len(images)),
+                    kind=KIND["head"])
+
+
 def readout_plan(images, rng) -> WindowPlan:
     """One context-free window per image; nothing learns."""
     return _windows(images, rng, image=np.arange(len(images)), kind=KIND["test"])

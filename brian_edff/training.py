@@ -41,7 +41,7 @@ from .checkpoint import (
 from .circuit import PROJECTIONS, Circuit, init_weights, population_sizes
 from .datasets import Dataset
 from .params import Params
-from .stimuli import MODES, goodness_plan, readout_plan, training_plan
+from .stimuli import MODES, goodness_plan, head_plan, readout_plan, training_plan
 
 __all__ = ["CircuitState", "initial_state", "train", "evaluate_state", "Readouts",
            "simulate", "RunError"]
@@ -302,8 +302,7 @@ def _save_progress(out_dir, state, best_state, prog):
 def _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed, plasticity,
                 progress, resume, evaluate):
     n_train = len(dataset.train_x)
-    per_chunk = max(1, params.chunk_windows // params.windows_per_image)
-    n_chunks = -(-n_train // per_chunk)
+    total_epochs = epochs + params.head_epochs
     prog = _load_progress(out_dir, params, dataset.n_input) if resume else None
     if prog is None:
         prog = {"epoch": 0, "chunk": 0, "train_wall_s": 0.0, "dev": [], "train": [],
@@ -313,24 +312,35 @@ def _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed, plasticit
     else:
         state, best_state = prog.pop("state"), prog.pop("best_state")
 
-    while prog["epoch"] < epochs:
+    while prog["epoch"] < total_epochs:
         epoch = prog["epoch"]
+        # After the CSDP epochs, head epochs train only the readout heads on
+        # the final representation (one context-free window per image).
+        head_only = epoch >= epochs
+        windows_per_image = 1 if head_only else params.windows_per_image
+        per_chunk = max(1, params.chunk_windows // windows_per_image)
+        n_chunks = -(-n_train // per_chunk)
         epoch_rng = np.random.default_rng([seed, epoch])
         order = epoch_rng.permutation(n_train)
         # Negatives are drawn per epoch, input phases per chunk: the windows an
         # image sees do not depend on how the epoch is cut into chunks.
-        negatives = _epoch_negatives(dataset, order, params, mode, epoch_rng)
-        bar = _progress((n_chunks - prog["chunk"]) * per_chunk * params.windows_per_image,
-                        f"epoch {epoch + 1}/{epochs}", progress)
+        negatives = ({} if head_only else
+                     _epoch_negatives(dataset, order, params, mode, epoch_rng))
+        bar = _progress((n_chunks - prog["chunk"]) * per_chunk * windows_per_image,
+                        f"epoch {epoch + 1}/{total_epochs}", progress)
         stats = prog["epoch_stats"]
         while prog["chunk"] < n_chunks:
             c = prog["chunk"]
             idx = order[c * per_chunk:(c + 1) * per_chunk]
             rng = np.random.default_rng([seed, epoch, c])
             part = slice(c * per_chunk, (c + 1) * per_chunk)
-            plan = training_plan(dataset.train_x[idx], dataset.train_y[idx], params, mode,
-                                 rng, csdp=plasticity, image_shape=dataset.image_shape,
-                                 **{k: v[part] for k, v in negatives.items()})
+            if head_only:
+                plan = head_plan(dataset.train_x[idx], dataset.train_y[idx], params, rng)
+            else:
+                plan = training_plan(dataset.train_x[idx], dataset.train_y[idx], params,
+                                     mode, rng, csdp=plasticity,
+                                     image_shape=dataset.image_shape,
+                                     **{k: v[part] for k, v in negatives.items()})
             start = time.perf_counter()
             state, out = simulate(circuit, plan, state, bar)
             prog["train_wall_s"] += time.perf_counter() - start
@@ -353,18 +363,20 @@ def _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed, plasticit
         prog.update(epoch=epoch + 1, chunk=0, epoch_stats={})
         _save_progress(out_dir, state, best_state, prog)
         if progress:
-            print(f"epoch {epoch + 1}/{epochs}: dev classifier accuracy "
+            print(f"epoch {epoch + 1}/{total_epochs}: dev classifier accuracy "
                   f"{dev_metrics['classifier_accuracy']:.3f}, recon BCE "
                   f"{dev_metrics['recon_bce']:.1f}", flush=True)
 
     save_arrays(os.path.join(out_dir, "weights.npz"), best_state.to_arrays())
     save_arrays(os.path.join(out_dir, "weights_last.npz"), state.to_arrays())
     metrics = {"dataset": dataset.name, "mode": mode, "seed": seed,
-               "plasticity": plasticity, "epochs": epochs, "best_epoch": prog["best_epoch"],
+               "plasticity": plasticity, "epochs": epochs,
+               "head_epochs": params.head_epochs, "best_epoch": prog["best_epoch"],
                "dev": prog["dev"], "train": prog["train"],
                "train_wall_s": prog["train_wall_s"], "build_s": circuit.build_s,
-               "train_images": n_train * epochs,
-               "train_ms_per_image": 1000 * prog["train_wall_s"] / max(n_train * epochs, 1)}
+               "train_images": n_train * total_epochs,
+               "train_ms_per_image": 1000 * prog["train_wall_s"] /
+               max(n_train * total_epochs, 1)}
     if evaluate:
         start = time.perf_counter()
         test_metrics, arrays = evaluate_state(circuit, best_state, dataset, seed,

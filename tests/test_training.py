@@ -99,3 +99,17 @@ def test_refuses_existing_run_and_bad_resume(tmp_path):
         train(ds, tiny_params(), str(tmp_path / "busy"), device="runtime")
     with pytest.raises(RunError, match="not a run directory"):
         train(ds, tiny_params(), str(tmp_path), device="runtime", resume=True)
+
+
+def test_head_epochs_train_only_the_heads(tmp_path):
+    ds = tiny_dataset()
+    train(ds, tiny_params(epochs=1), str(tmp_path / "a"), device="runtime", progress=False,
+          evaluate=False)
+    train(ds, tiny_params(epochs=1, head_epochs=1), str(tmp_path / "b"), device="runtime",
+          progress=False, evaluate=False)
+    a, b = weights(tmp_path / "a"), weights(tmp_path / "b")
+    for name in ("W1", "V2", "Y1", "M1", "W2", "Y2", "M2"):
+        np.testing.assert_array_equal(a[name], b[name])
+    assert not np.array_equal(a["C1"], b["C1"]) and not np.array_equal(a["R1"], b["R1"])
+    metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert len(metrics["dev"]) == 2 and metrics["head_epochs"] == 1
