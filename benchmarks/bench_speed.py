@@ -3,7 +3,8 @@
 For each parameter set, one chunk of training windows (positive + negative
 [+ head], learning on) and one chunk of test windows (nothing learns) are run
 on the compiled ``cpp_standalone`` device, and a few windows on Brian2's
-runtime device in the same invocation (ratio standalone / runtime). The
+runtime device (NumPy code generation, which needs no compile step) in the
+same invocation (ratio standalone / runtime). The
 ceiling is ``event_loop.c``, a bare C loop over contiguous float32 weight
 rows, compiled and run here; every events/s figure is also printed as a
 percentage of it.
@@ -88,12 +89,11 @@ def bench(name, runtime_windows):
     sizes = circuit.sizes
     build_s = circuit.build_s
     try:
-        circuit.run(test_plan.select(slice(0, n)), state.weights, state.theta_base)  # warm
         train = measure(circuit, train_plan, state, params, sizes, n_train)
         test = measure(circuit, test_plan, state, params, sizes, min(n, len(test_plan.kind)))
     finally:
         circuit.close()
-    prefs.codegen.target = "cython"
+    prefs.codegen.target = "numpy"  # no compile step; see the module docstring
     small = train_plan.select(slice(0, runtime_windows))
     runtime = Circuit(params, dataset.n_input, runtime_windows, device="runtime")
     runtime.run(small, state.weights, state.theta_base)  # compile once
