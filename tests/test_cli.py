@@ -9,9 +9,12 @@ the same protocol with frozen hidden synapses on the goodness readout.
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
+import numpy as np
 import pytest
 
 from brian_edff.cli import main
@@ -101,3 +104,72 @@ def test_unwritable_output(tmp_path, capsys):
     code = main(["train", "--out", str(blocker / "run")])
     err = capsys.readouterr().err
     assert code == 2 and "cannot create run directory" in err and err.count("\n") == 1
+
+
+def test_sigkill_then_resume_equals_uninterrupted(trained, tmp_path):
+    """Kill a real training process mid-run; resuming ends as the uninterrupted run."""
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "brian_edff", "train", "--dataset",
+                             "digits", "--params", "fast", "--epochs", "2", "--seed", "0",
+                             "--out", str(out), "--no-progress"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    progress = out / "progress.json"
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None:
+        if progress.exists():
+            state = json.loads(progress.read_text())  # atomic: never half-written
+            if state["epoch"] >= 1 or state["chunk"] >= 3:
+                break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "metrics.json").exists(), "the run finished before it was killed"
+    result = cli("train", "--resume", str(out), "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("weights.npz", "weights_last.npz"):
+        with np.load(out / name) as resumed, np.load(trained["learned"] / name) as full:
+            for key in full.files:
+                np.testing.assert_array_equal(resumed[key], full[key], err_msg=key)
+    resumed = json.loads((out / "metrics.json").read_text())["test"]
+    full = json.loads((trained["learned"] / "metrics.json").read_text())["test"]
+    assert resumed == full
+
+
+def _start_and_wait(out, seed):
+    proc = subprocess.Popen([sys.executable, "-m", "brian_edff", "train", "--dataset",
+                             "digits", "--params", "fast", "--epochs", "2", "--seed",
+                             str(seed), "--out", str(out), "--no-progress"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None:
+        progress = out / "progress.json"
+        if progress.exists() and json.loads(progress.read_text())["chunk"] >= 2:
+            break
+        time.sleep(0.02)
+    return proc
+
+
+def test_ctrl_c_and_sigterm_leave_a_resumable_run(trained, tmp_path):
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        out = tmp_path / sig.name
+        proc = _start_and_wait(out, seed=0)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err[-2000:]
+        assert f"train --resume {out}" in err and "Traceback" not in err
+        assert json.loads((out / "progress.json").read_text())["chunk"] >= 2
+        with np.load(out / "checkpoint.npz") as checkpoint:
+            assert checkpoint["W1"].shape == (64, 256)
+
+
+def test_checkpoint_from_other_shape_is_refused(trained, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "other"
+    shutil.copytree(trained["learned"], run)
+    config = json.loads((run / "config.json").read_text())
+    config["params"]["n_hidden1"] = 100
+    (run / "config.json").write_text(json.dumps(config))
+    code = main(["evaluate", str(run)])
+    err = capsys.readouterr().err
+    assert code == 2 and "different network shape" in err and err.count("\n") == 1
