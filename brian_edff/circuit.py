@@ -164,12 +164,15 @@ class Circuit:
     extra_namespace : dict, optional
         Additional constants made visible to every equation (for user edits
         of :mod:`brian_edff.models`).
+    threads : int
+        OpenMP threads of the standalone build (0: single-threaded, the
+        default; on 2 shared cores OpenMP was slower).
     """
 
     def __init__(self, params: Params, n_input: int, n_windows: int,
                  device: str = "runtime", build_dir: str | None = None,
                  record_spikes: bool = False, seed: int = 0,
-                 extra_namespace: dict | None = None):
+                 extra_namespace: dict | None = None, threads: int = 0):
         if device not in DEVICES:
             raise ValueError(f"device: unknown device {device!r}; use one of {DEVICES}")
         if n_windows < 1:
@@ -181,6 +184,9 @@ class Circuit:
         self.record_spikes = record_spikes
         self.seed = int(seed)
         self.extra_namespace = dict(extra_namespace or {})
+        if not isinstance(threads, int) or threads < 0:
+            raise ValueError(f"threads: must be an integer >= 0, got {threads!r}")
+        self.threads = threads
         self.sizes = population_sizes(params, n_input)
         self._index_cache = {}
         self.build_s = 0.0
@@ -198,7 +204,7 @@ class Circuit:
         """Hash of everything compiled into a standalone build."""
         p = self.params
         shape = (self.n_input, p.n_hidden1, p.n_hidden2, p.n_labels, p.T, float(p.dt),
-                 self.n_windows, self.record_spikes)
+                 self.n_windows, self.record_spikes, self.threads)
         parts = [brian2.__version__, repr(shape), repr(sorted(self.extra_namespace.items()))]
         parts += [f"{k}={getattr(models, k)!r}" for k in sorted(dir(models))
                   if k.isupper()]
@@ -472,6 +478,7 @@ class Circuit:
         # Each circuit reads its results from a folder of its own, so that
         # several processes can share one compiled build.
         self.results_name = f"results_{os.getpid()}_{id(self):x}"
+        brian2.prefs.devices.cpp_standalone.openmp_threads = self.threads
         set_device("cpp_standalone", directory=directory, build_on_run=False,
                    with_output=False)
         # The compiled generator always starts from seed 0; every chunk draws

@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="continue an interrupted run from its last complete chunk")
     train.add_argument("--device", default="standalone",
                        choices=("standalone", "runtime"))
+    train.add_argument("--threads", type=int, default=0,
+                       help="OpenMP threads of the standalone build (default 0: off)")
     train.add_argument("--no-progress", action="store_true")
 
     evaluate = sub.add_parser("evaluate", help="recompute test metrics from saved weights")
@@ -129,7 +131,7 @@ def _cmd_train(args) -> int:
         metrics = train(dataset, params, run_dir, mode=config["mode"],
                         epochs=config["epochs"], seed=config["seed"],
                         plasticity=config["plasticity"], device=args.device,
-                        progress=not args.no_progress, resume=True)
+                        progress=not args.no_progress, resume=True, threads=args.threads)
     else:
         if not args.out:
             raise RunError("--out: give a run directory (or --resume RUN_DIR)")
@@ -139,7 +141,8 @@ def _cmd_train(args) -> int:
         run_dir = args.out
         metrics = train(dataset, params, run_dir, mode=args.mode, epochs=args.epochs,
                         seed=args.seed, plasticity=not args.no_plasticity,
-                        device=args.device, progress=not args.no_progress)
+                        device=args.device, progress=not args.no_progress,
+                        threads=args.threads)
     print(f"{run_dir}: test {_summary(metrics)}; training {metrics['train_wall_s']:.1f} s, "
           f"build {metrics['build_s']:.1f} s")
     return 0

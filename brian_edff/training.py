@@ -198,7 +198,8 @@ def prepare_run_dir(out_dir: str, resume: bool) -> None:
 def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervised",
           epochs: int | None = None, seed: int = 0, plasticity: bool = True,
           device: str = "standalone", progress: bool = True, resume: bool = False,
-          evaluate: bool = True, circuit: Circuit | None = None) -> dict:
+          evaluate: bool = True, circuit: Circuit | None = None,
+          threads: int = 0) -> dict:
     """Train the circuit, evaluate it, and write a complete run directory.
 
     Parameters
@@ -228,6 +229,8 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
         Score the test set at the end.
     circuit : Circuit, optional
         A compiled circuit to reuse (same shape).
+    threads : int
+        OpenMP threads of the standalone build (0: off).
 
     Returns
     -------
@@ -261,7 +264,7 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
         circuit.set_params(params)
     else:
         circuit = Circuit(params, dataset.n_input, params.chunk_windows, device=device,
-                          seed=seed)
+                          seed=seed, threads=threads)
     try:
         return _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed,
                            plasticity, progress, resume, evaluate)
