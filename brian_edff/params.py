@@ -23,7 +23,7 @@ import math
 import re
 from dataclasses import dataclass, field, fields
 
-from brian2 import Quantity, ms, second
+from brian2 import Quantity, ms, second, us
 
 __all__ = ["Params", "ParamsError", "reference", "fast", "tuned", "load_params",
            "PARAMETER_SETS", "TIME_FIELDS"]
@@ -182,7 +182,7 @@ class Params:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in TIME_FIELDS:
-                value = f"{float(value / ms):g} ms"
+                value = _format_time(value)
             out[f.name] = value
         return out
 
@@ -236,8 +236,17 @@ def _finite(name, value, positive):
 
 
 _TIME_RE = re.compile(r"^\s*([-+0-9.eE]+)\s*(s|second|ms|msecond|us|usecond)?\s*$")
-_TIME_UNITS = {"s": 1000.0, "second": 1000.0, "ms": 1.0, "msecond": 1.0,
-               "us": 1e-3, "usecond": 1e-3, None: 1.0}
+_TIME_UNITS = {"s": second, "second": second, "ms": ms, "msecond": ms, "us": us,
+               "usecond": us, None: ms}
+
+
+def _format_time(value) -> str:
+    """``"3 ms"``-style text that reads back to exactly ``value``."""
+    number = float(value / ms)
+    text = f"{int(number)} ms" if number.is_integer() else f"{number!r} ms"
+    if _coerce("dt", text, None) == value:
+        return text
+    return f"{float(value / second)!r} s"
 
 
 def _coerce(key, value, current):
@@ -256,7 +265,7 @@ def _coerce(key, value, current):
             number = float(match.group(1))
         except ValueError:
             raise ParamsError(f"{key}: cannot read {value!r} as a time") from None
-        return number * _TIME_UNITS[match.group(2)] * ms
+        return number * _TIME_UNITS[match.group(2)]
     if isinstance(current, bool):
         if not isinstance(value, bool):
             raise ParamsError(f"{key}: must be true or false, got {value!r}")
