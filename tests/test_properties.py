@@ -15,7 +15,7 @@ VALUES = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
                    st.sampled_from(["3 ms", "0 ms", "-1 ms", "100 ms", "1 s", "2 us"]))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(st.dictionaries(st.sampled_from(FIELDS + ["bogus"]), VALUES, max_size=4))
 def test_params_either_valid_or_named_error(changes):
     try:
@@ -28,7 +28,7 @@ def test_params_either_valid_or_named_error(changes):
     assert again == params
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=64))
 def test_idx_reader_never_crashes(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("idx") / "x-idx1-ubyte"
@@ -41,7 +41,7 @@ def test_idx_reader_never_crashes(tmp_path_factory, data):
     assert array.size * array.dtype.itemsize == len(data) - 4 - 4 * array.ndim
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(0, 255), min_size=1, max_size=30), st.integers(0, 5))
 def test_idx_round_trip_and_truncation(tmp_path_factory, values, cut):
     header = bytes([0, 0, 8, 1]) + struct.pack(">I", len(values))
@@ -59,7 +59,7 @@ def test_idx_round_trip_and_truncation(tmp_path_factory, values, cut):
         np.testing.assert_array_equal(read_idx(str(path)), values)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=4,
                 max_size=4))
 def test_validate_images_accepts_exactly_unit_interval(pixels):
