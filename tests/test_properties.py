@@ -28,7 +28,8 @@ def test_params_either_valid_or_named_error(changes):
     assert again == params
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=64))
 def test_idx_reader_never_crashes(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("idx") / "x-idx1-ubyte"
@@ -41,7 +42,8 @@ def test_idx_reader_never_crashes(tmp_path_factory, data):
     assert array.size * array.dtype.itemsize == len(data) - 4 - 4 * array.ndim
 
 
-@settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(0, 255), min_size=1, max_size=30), st.integers(0, 5))
 def test_idx_round_trip_and_truncation(tmp_path_factory, values, cut):
     header = bytes([0, 0, 8, 1]) + struct.pack(">I", len(values))
