@@ -14,24 +14,16 @@ Run (digits, about 4 minutes on 2 cores)::
 """
 
 import json
-import os
 
-from _common import protocol_parser
+from _common import protocol_parser, train_both_arms
 
-from brian_edff.datasets import load_dataset
-from brian_edff.params import load_params
 from brian_edff.plotting import figure_reconstructions, load_run
-from brian_edff.training import train
 
 
 def main():
     args = protocol_parser(__doc__).parse_args()
-    dataset = load_dataset(args.dataset, args.seed)
     results = {}
-    for arm, plastic in (("learned", True), ("control", False)):
-        run_dir = os.path.join(args.out, arm)
-        metrics = train(dataset, load_params(args.params), run_dir, epochs=args.epochs,
-                        seed=args.seed, plasticity=plastic)
+    for arm, (run_dir, metrics) in train_both_arms(args).items():
         results[arm] = {k: metrics["test"][k] for k in ("recon_bce", "recon_mse")}
         figure_reconstructions([load_run(run_dir)], run_dir)
     print(json.dumps(results, indent=1))

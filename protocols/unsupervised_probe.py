@@ -14,25 +14,14 @@ Run (digits, about 4 minutes on 2 cores for both arms)::
 """
 
 import json
-import os
 
-from _common import protocol_parser
-
-from brian_edff.datasets import load_dataset
-from brian_edff.params import load_params
-from brian_edff.training import train
+from _common import protocol_parser, train_both_arms
 
 
 def main():
     args = protocol_parser(__doc__).parse_args()
-    dataset = load_dataset(args.dataset, args.seed)
-    results = {}
-    for arm, plastic in (("learned", True), ("control", False)):
-        metrics = train(dataset, load_params(args.params), os.path.join(args.out, arm),
-                        mode="unsupervised", epochs=args.epochs, seed=args.seed,
-                        plasticity=plastic)
-        results[arm] = {k: metrics["test"][k] for k in ("probe_accuracy",
-                                                         "classifier_accuracy")}
+    results = {arm: {k: metrics["test"][k] for k in ("probe_accuracy", "classifier_accuracy")}
+               for arm, (_, metrics) in train_both_arms(args, mode="unsupervised").items()}
     print(json.dumps(results, indent=1))
 
 
