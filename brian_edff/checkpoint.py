@@ -17,7 +17,7 @@ import zipfile
 import numpy as np
 
 __all__ = ["CheckpointError", "write_json", "read_json", "save_arrays", "load_arrays",
-           "load_weights", "provenance"]
+           "load_weights", "check_weights", "provenance"]
 
 
 class CheckpointError(ValueError):
@@ -91,16 +91,22 @@ def load_weights(path: str, expected_shapes: dict) -> dict:
         A projection is missing or has another shape (different network).
     """
     arrays = load_arrays(path)
-    for name, shape in expected_shapes.items():
-        if name not in arrays:
-            raise CheckpointError(f"{path}: projection {name} missing from checkpoint")
-        if tuple(arrays[name].shape) != tuple(shape):
-            raise CheckpointError(
-                f"{path}: projection {name} has shape {arrays[name].shape}, the circuit "
-                f"needs {tuple(shape)} (checkpoint from a different network shape)")
-        if not np.isfinite(arrays[name]).all():
-            raise CheckpointError(f"{path}: projection {name} contains NaN or inf")
+    check_weights(arrays, expected_shapes, path)
     return arrays
+
+
+def check_weights(arrays: dict, expected_shapes: dict, path: str, prefix: str = "") -> None:
+    """Every projection ``prefix + name`` present, of the expected shape, finite."""
+    for name, shape in expected_shapes.items():
+        key = prefix + name
+        if key not in arrays:
+            raise CheckpointError(f"{path}: projection {name} missing from checkpoint")
+        if tuple(arrays[key].shape) != tuple(shape):
+            raise CheckpointError(
+                f"{path}: projection {name} has shape {arrays[key].shape}, the circuit "
+                f"needs {tuple(shape)} (checkpoint from a different network shape)")
+        if not np.isfinite(arrays[key]).all():
+            raise CheckpointError(f"{path}: projection {name} contains NaN or inf")
 
 
 def git_revision() -> str | None:

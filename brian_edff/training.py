@@ -31,6 +31,7 @@ import numpy as np
 from . import readout
 from .checkpoint import (
     CheckpointError,
+    check_weights,
     load_arrays,
     load_weights,
     provenance,
@@ -278,16 +279,12 @@ def _load_progress(out_dir, params, n_input):
     if not os.path.exists(path):
         return None
     prog = read_json(path)
-    arrays = load_arrays(os.path.join(out_dir, "checkpoint.npz"))
+    checkpoint = os.path.join(out_dir, "checkpoint.npz")
+    arrays = load_arrays(checkpoint)
     shapes = weight_shapes(params, n_input)
-    for prefix in ("", "best_"):
-        for name, shape in shapes.items():
-            key = prefix + name
-            if key in arrays and arrays[key].shape != shape:
-                raise CheckpointError(
-                    f"{os.path.join(out_dir, 'checkpoint.npz')}: projection {name} has "
-                    f"shape {arrays[key].shape}, the circuit needs {shape} (checkpoint "
-                    "from a different network shape)")
+    check_weights(arrays, shapes, checkpoint)
+    if "best_W1" in arrays:
+        check_weights(arrays, shapes, checkpoint, prefix="best_")
     prog["state"] = CircuitState.from_arrays(arrays)
     prog["best_state"] = (CircuitState.from_arrays(arrays, "best_")
                           if "best_W1" in arrays else None)
