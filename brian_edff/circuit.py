@@ -58,6 +58,12 @@ class Projection:
         Learning rule.
     inhibitory : bool
         Lateral inhibition (subtracted, non-negative, no self-connection).
+    lazy_decay : bool
+        CSDP weight decay settled lazily (:data:`brian_edff.models.CSDP_SETTLE`)
+        rather than swept on each postsynaptic spike. Lazy pays off where
+        presynaptic spikes are sparse (the hidden layers, about 4 per step)
+        and the column sweep is long; eager where the presynaptic population
+        spikes densely (the input) or is tiny (the label context).
     """
 
     name: str
@@ -65,17 +71,25 @@ class Projection:
     post: str
     rule: str
     inhibitory: bool = False
+    lazy_decay: bool = False
+
+    @property
+    def decay(self) -> str:
+        """How CSDP weight decay is applied: "eager", "lazy" or "none" (heads)."""
+        if self.rule != "csdp":
+            return "none"
+        return "lazy" if self.lazy_decay else "eager"
 
 
 #: All projections: bottom-up W, top-down V, context Y, lateral M, heads C, R.
 PROJECTIONS = (
     Projection("W1", "z0", "z1", "csdp"),
-    Projection("V2", "z2", "z1", "csdp"),
+    Projection("V2", "z2", "z1", "csdp", lazy_decay=True),
     Projection("Y1", "zc", "z1", "csdp"),
-    Projection("M1", "z1", "z1", "csdp", inhibitory=True),
-    Projection("W2", "z1", "z2", "csdp"),
+    Projection("M1", "z1", "z1", "csdp", inhibitory=True, lazy_decay=True),
+    Projection("W2", "z1", "z2", "csdp", lazy_decay=True),
     Projection("Y2", "zc", "z2", "csdp"),
-    Projection("M2", "z2", "z2", "csdp", inhibitory=True),
+    Projection("M2", "z2", "z2", "csdp", inhibitory=True, lazy_decay=True),
     Projection("C1", "z1", "zy", "classifier"),
     Projection("C2", "z2", "zy", "classifier"),
     Projection("R1", "z1", "zR", "recon"),
@@ -167,12 +181,19 @@ class Circuit:
     threads : int
         OpenMP threads of the standalone build (0: single-threaded, the
         default; on 2 shared cores OpenMP was slower).
+    profile : bool
+        Build the standalone project with Brian2's per-code-object timers
+        (see :meth:`profiling_info`).
+    weight_dtype : {"float32", "float64"}
+        Storage of the synaptic weights (default
+        :data:`brian_edff.models.WEIGHT_DTYPE`).
     """
 
     def __init__(self, params: Params, n_input: int, n_windows: int,
                  device: str = "runtime", build_dir: str | None = None,
                  record_spikes: bool = False, seed: int = 0,
-                 extra_namespace: dict | None = None, threads: int = 0):
+                 extra_namespace: dict | None = None, threads: int = 0,
+                 profile: bool = False, weight_dtype: str = models.WEIGHT_DTYPE):
         if device not in DEVICES:
             raise ValueError(f"device: unknown device {device!r}; use one of {DEVICES}")
         if n_windows < 1:
@@ -187,6 +208,10 @@ class Circuit:
         if not isinstance(threads, int) or threads < 0:
             raise ValueError(f"threads: must be an integer >= 0, got {threads!r}")
         self.threads = threads
+        self.profile = bool(profile)
+        if weight_dtype not in ("float32", "float64"):
+            raise ValueError(f"weight_dtype: use 'float32' or 'float64', got {weight_dtype!r}")
+        self.weight_dtype = weight_dtype
         self.sizes = population_sizes(params, n_input)
         self._index_cache = {}
         self.build_s = 0.0
@@ -204,7 +229,7 @@ class Circuit:
         """Hash of everything compiled into a standalone build."""
         p = self.params
         shape = (self.n_input, p.n_hidden1, p.n_hidden2, p.n_labels, p.T, float(p.dt),
-                 self.n_windows, self.record_spikes, self.threads)
+                 self.n_windows, self.record_spikes, self.threads, self.profile, self.weight_dtype)
         parts = [brian2.__version__, repr(shape), repr(sorted(self.extra_namespace.items()))]
         parts += [f"{k}={getattr(models, k)!r}" for k in sorted(dir(models))
                   if k.isupper()]
@@ -361,7 +386,8 @@ class Circuit:
         # Per-step signals after the spikes of the step are known.
         for name in ("z1", "z2"):
             extra.append(layers[name].run_regularly(
-                models.CSDP_MODULATOR + "\n" + models.THRESHOLD_ADAPTATION,
+                "\n".join([models.CSDP_MODULATOR, models.THRESHOLD_ADAPTATION,
+                           models.DECAY_COUNT]),
                 when="after_resets", order=2, name=f"{name}_modulator"))
         extra.append(zy.run_regularly(
             models.CLASSIFIER_ERROR + "\n" + models.THRESHOLD_ADAPTATION,
@@ -413,24 +439,29 @@ class Circuit:
         """Synapses of one projection with its propagation and learning pathways."""
         pre, post = pops[proj.pre], pops[proj.post]
         ns = self._namespace(**funcs)
-        model = models.CSDP_WEIGHT_EQS if proj.rule == "csdp" else models.WEIGHT_EQS
-        on_pre = {"pre": models.PROPAGATE_INH if proj.inhibitory else models.PROPAGATE_EXC}
+        model, on_pre, on_post = models.WEIGHT_EQS, {}, None
         on_event = {"pre": "spike"}
-        on_post = None
-        if proj.rule == "csdp":
-            on_pre["learn"] = models.CSDP_ON_PRE
-            on_event["learn"] = "csdp_event"
+        propagate = models.PROPAGATE_INH if proj.inhibitory else models.PROPAGATE_EXC
+        if proj.decay == "lazy":
+            model = models.LAZY_CSDP_WEIGHT_EQS
+            on_pre = {"pre": models.CSDP_SETTLE + "\n" + propagate,
+                      "learn": models.LAZY_CSDP_ON_PRE}
+        elif proj.decay == "eager":
+            model = models.CSDP_WEIGHT_EQS
+            on_pre = {"pre": propagate, "learn": models.CSDP_ON_PRE}
             on_post = models.CSDP_DECAY_ON_POST
             on_event["post"] = "csdp_spike"
         else:
-            on_pre["learn"] = models.HEAD_ON_PRE
-            on_event["learn"] = "head_event" if proj.rule == "classifier" else "recon_event"
-        syn = Synapses(pre, post, model, on_pre=on_pre, on_post=on_post,
-                       on_event=on_event, namespace=ns, dt=self.params.dt, name=proj.name)
+            on_pre = {"pre": propagate, "learn": models.HEAD_ON_PRE}
+        on_event["learn"] = {"csdp": "csdp_event", "classifier": "head_event",
+                             "recon": "recon_event"}[proj.rule]
+        syn = Synapses(pre, post, model, on_pre=on_pre, on_post=on_post, on_event=on_event,
+                       namespace=ns, dt=self.params.dt, name=proj.name,
+                       dtype={"w": np.dtype(self.weight_dtype)})
         ii, jj = self._indices(proj)
         syn.connect(i=ii, j=jj)
-        # Learning first (uses the weights of the previous step), then decay,
-        # then propagation with the freshly updated weights.
+        # Learning first (uses the weights of the previous step), then eager
+        # decay, then propagation with the freshly updated weights.
         syn.learn.order = -2
         if on_post is not None:
             syn.post.order = -1
@@ -438,6 +469,19 @@ class Circuit:
             # zR learns after its own spikes of this step are known.
             syn.learn.when, syn.learn.order = "after_synapses", 5
         return syn
+
+    @staticmethod
+    def settle_weights(objs) -> None:
+        """Apply every pending weight decay (see :data:`brian_edff.models.CSDP_SETTLE`).
+
+        Runs after each chunk (compiled into standalone builds); call it before
+        reading weights of a network run by hand with ``objs["net"].run``.
+        """
+        for proj in PROJECTIONS:
+            if proj.decay == "lazy":
+                syn = objs["synapses"][proj.name]
+                syn.w = models.SETTLED_WEIGHT
+                syn.n_settled = "n_decay_post"
 
     def _indices(self, proj: Projection):
         """Pre-major synapse indices of a dense (or hollow) projection (cached)."""
@@ -485,7 +529,8 @@ class Circuit:
         # fresh noise through the per-window phases (see models.INPUT_EQS).
         brian2.seed(0)
         objs = self.build_network(plan=None)
-        objs["net"].run(self.n_windows * self.params.window)
+        objs["net"].run(self.n_windows * self.params.window, profile=self.profile)
+        self.settle_weights(objs)
         # Brian2 writes the clock initialisations of main.cpp in a different
         # order in every process; recompiling a finished build would relink the
         # binary under other processes' feet. Compile once, marked by a file.
@@ -548,6 +593,7 @@ class Circuit:
                 objs["pops"][name].theta_base = values
             simulate_start = time.perf_counter()
             objs["net"].run(duration, report=report)
+            self.settle_weights(objs)
             simulate_s = time.perf_counter() - simulate_start
         else:
             from brian2 import device
@@ -607,7 +653,8 @@ class Circuit:
     def _collect(self, objs) -> ChunkResult:
         """Read weights and per-window readouts after a run."""
         weights = {proj.name: self.vector_to_dense(proj, np.asarray(
-            objs["synapses"][proj.name].w[:])) for proj in PROJECTIONS}
+            objs["synapses"][proj.name].w[:]), dtype=self.weight_dtype)
+            for proj in PROJECTIONS}
         mons, pops = objs["monitors"], objs["pops"]
 
         def per_window(monitor, group, var):
@@ -632,6 +679,23 @@ class Circuit:
         return ChunkResult(weights=weights, counts=counts, goodness=goodness,
                            recon=recon.astype(np.float32), spikes=spikes,
                            goodness_steps=goodness_steps)
+
+    def profiling_info(self) -> list:
+        """Seconds spent in each code object during the last standalone run.
+
+        Only for a circuit built with ``profile=True``; returns
+        ``[(code object name, seconds), ...]``, longest first.
+        """
+        if self.device != "standalone" or not self.profile:
+            raise ValueError("profiling_info: build the circuit with device='standalone' "
+                             "and profile=True")
+        path = os.path.join(self.build_dir, self.results_name, "profiling_info.txt")
+        rows = []
+        with open(path) as handle:
+            for line in handle:
+                name, seconds = line.split()
+                rows.append((name, float(seconds)))
+        return sorted(rows, key=lambda row: row[1], reverse=True)
 
     def delete_build(self):
         """Remove the compiled standalone project from disk."""

@@ -132,6 +132,7 @@ HIDDEN_EXTRA_EQS = """
 G : 1 (linked)
 n_spikes : 1 (linked)
 d : 1
+n_decay : integer
 theta_g : 1 (shared, constant)
 """
 #: CSDP modulatory signal: derivative of the binary cross-entropy of
@@ -139,6 +140,9 @@ theta_g : 1 (shared, constant)
 #: positive, 0 for a negative window) with respect to the trace:
 #: ``d_j = 2 tr_j (p - y)``.
 CSDP_MODULATOR = "d = 2 * tr * (1 / (1 + exp(theta_g - G)) - y_target(t))"
+#: Spikes that decay the incoming weights (for the lazy decay, see
+#: :data:`CSDP_SETTLE`): counted while CSDP is on, never reset within a chunk.
+DECAY_COUNT = "n_decay += int(s > 0.5 and csdp_on(t) > 0.5)"
 
 #: The classifier layer (zy) has an adaptive threshold too and a local error
 #: between the target label's spikes and its own traces.
@@ -188,7 +192,8 @@ SUMMARY_WINDOW_RESET = "G_window = 0"
 # Projections
 # --------------------------------------------------------------------------
 
-#: Every projection stores one weight per synapse, and its learning constants.
+#: Every projection stores one weight per synapse (float32, see
+#: :data:`WEIGHT_DTYPE`), and its learning constants.
 WEIGHT_EQS = """
 w : 1
 eta : 1 (shared, constant)
@@ -198,6 +203,14 @@ w_max : 1 (shared, constant)
 """
 #: CSDP projections also decay.
 CSDP_WEIGHT_EQS = WEIGHT_EQS + "lambda_w : 1 (shared, constant)\n"
+#: With lazy decay, ``n_settled`` is the postsynaptic decay count already
+#: applied to this weight (see :data:`CSDP_SETTLE`).
+LAZY_CSDP_WEIGHT_EQS = CSDP_WEIGHT_EQS + "n_settled : integer\n"
+#: Weights are single precision, as in the author's JAX code: half the memory
+#: traffic of the event loops, which is what bounds their speed (the
+#: ``weight_dtype`` option of :class:`brian_edff.circuit.Circuit`).
+WEIGHT_DTYPE = "float32"
+
 #: Spike propagation: excitatory (bottom-up, top-down, context, heads) and
 #: inhibitory (lateral, subtracted with gain ``R_inh``).
 PROPAGATE_EXC = "I_exc_post += w"
@@ -209,9 +222,36 @@ PROPAGATE_INH = "I_inh_post += w"
 #: ``gain`` is ``R_m`` for excitatory projections and ``R_inh`` for lateral
 #: inhibition (negated for the sign-consistent variant).
 CSDP_ON_PRE = "w = clip(w - eta * gain * d_post, w_min, w_max)"
-#: Weight decay, on a postsynaptic spike: ``W_ij -= lambda_w`` where the
-#: presynaptic cell did not fire on the previous step.
+#: Weight decay, on a postsynaptic spike (event ``csdp_spike``): ``W_ij -=
+#: lambda_w`` where the presynaptic cell did not fire on the previous step.
 CSDP_DECAY_ON_POST = "w = clip(w - lambda_w * (1 - s_prev_pre), w_min, w_max)"
+
+#: The same decay, applied lazily (projections from the hidden layers, see
+#: :attr:`brian_edff.circuit.Projection.lazy_decay`). Done eagerly, every
+#: postsynaptic spike sweeps a whole column of the pre-major weight matrix,
+#: one cache miss per row: for the lateral projection that sweep took a
+#: quarter of the simulation. Instead each postsynaptic cell counts its
+#: decaying spikes (``n_decay``, :data:`DECAY_COUNT`) and each synapse settles
+#: the decays it has not yet applied whenever its row is read or changed:
+#: ``w = clip(w - lambda_w (n_decay_post - n_settled), w_min, w_max)``. This
+#: equals the eager rule: a run of clipped decrements is one clipped
+#: decrement of their sum (weights start within their bounds and
+#: ``lambda_w >= 0``), and every step at which the presynaptic cell is exempt
+#: from the decay (it fired on the previous step) is a step at which
+#: :data:`LAZY_CSDP_ON_PRE` settles the row.
+#: :meth:`brian_edff.circuit.Circuit.settle_weights` settles every synapse
+#: before weights are read out; propagation settles the rows it reads.
+SETTLED_WEIGHT = "clip(w - lambda_w * (n_decay_post - n_settled), w_min, w_max)"
+CSDP_SETTLE = f"w = {SETTLED_WEIGHT}\nn_settled = n_decay_post"
+#: CSDP with lazy decay: the decays pending before this step are settled
+#: first; this step's (the postsynaptic spike ``s_post``, already counted)
+#: does not apply, as the presynaptic cell fired on the previous step.
+LAZY_CSDP_ON_PRE = (
+    "w = clip(w - lambda_w * (n_decay_post - s_post - n_settled), w_min, w_max)\n"
+    + CSDP_ON_PRE + "\n"
+    "n_settled = n_decay_post"
+)
+
 #: Heads (classifier, reconstruction): error-driven, ``dW_ij = +eta * gain *
 #: s_i * e_j`` on a presynaptic spike.
 HEAD_ON_PRE = "w = clip(w + eta * gain * err_post, w_min, w_max)"
@@ -219,7 +259,7 @@ HEAD_ON_PRE = "w = clip(w + eta * gain * err_post, w_min, w_max)"
 #: Custom events that trigger learning (conditions are checked before reset).
 #: ``csdp_event``: spiked on the previous step while CSDP is on;
 #: ``head_event``: spiked on the previous step while the classifier learns;
-#: ``csdp_spike``: spikes now while CSDP is on (drives the decay);
+#: ``csdp_spike``: spikes now while CSDP is on (drives the eager decay);
 #: ``recon_event``: spikes now while the reconstruction learns.
 CSDP_EVENT = "s_prev > 0.5 and csdp_on(t) > 0.5"
 HEAD_EVENT = "s_prev > 0.5 and classifier_on(t) > 0.5"

@@ -51,7 +51,10 @@ def weights_at(golden, step):
 def run_row(golden, row, params):
     """Run row ``row`` step by step with injected weights; record everything."""
     prefs.codegen.target = "numpy"
-    circuit = Circuit(params, n_input=16, n_windows=1, device="runtime")
+    # Double-precision weights: the tests below measure updates of 1e-4 on
+    # weights of order 1, below float32 resolution.
+    circuit = Circuit(params, n_input=16, n_windows=1, device="runtime",
+                      weight_dtype="float64")
     contrast = float(golden["contrast"][row])
     label = int(golden["Y_rows"][row].argmax())
     plan = readout_plan(golden["X_rows"][row:row + 1], np.random.default_rng(0))
@@ -80,6 +83,7 @@ def run_row(golden, row, params):
         for proj in syn:
             syn[proj].w = circuit.dense_to_vector(_proj(proj), before[proj])
         objs["net"].run(params.dt)
+        circuit.settle_weights(objs)
         z1, z2, zy, zR = pops["z1"], pops["z2"], pops["zy"], pops["zR"]
         record["z1_v"].append(z1.v[:].copy())
         record["z1_s"].append(z1.s[:].copy())
