@@ -14,10 +14,19 @@ first compilation of each network shape)::
 
     python benchmarks/bench_speed.py --params fast reference
 
-Synaptic events are counted from the recorded spikes: every presynaptic
-spike reaches all targets of each projection it feeds (propagation), and
-again on the next step through the CSDP or head pathway when that window
-learns. Bernoulli input spikes are counted as their expectation.
+``--profile`` adds Brian2's per-code-object timers and prints where the time
+of each chunk goes. ``--ablation N`` measures a training chunk of ``N``
+windows with the two speed choices of the circuit switched off and on, side
+by side: float32 vs float64 weights, lazy vs eager weight decay (one build
+each; the baseline is float64 with eager decay)::
+
+    python benchmarks/bench_speed.py --params reference --ablation 100 --profile
+
+Synaptic events are counted as the issue and the ceiling count them: every
+presynaptic spike reaching one target is one event (propagation); the
+learning work attached to it (the CSDP or head update on the next step) is
+not counted again, as the ceiling loop does both in one event. Bernoulli
+input spikes are counted as their expectation.
 """
 
 import argparse
@@ -54,13 +63,7 @@ def synaptic_events(plan, result, params, sizes) -> float:
     spikes = {"z0": plan.pixels.sum(axis=1) * params.T,
               "zc": (plan.context_label >= 0) * params.T,
               "z1": result.counts["z1"].sum(axis=1), "z2": result.counts["z2"].sum(axis=1)}
-    learning = {"csdp": plan.csdp_on, "classifier": plan.classifier_on,
-                "recon": plan.recon_on}
-    total = 0.0
-    for proj in PROJECTIONS:
-        per_window = spikes[proj.pre] * sizes[proj.post]
-        total += float((per_window * (1 + learning[proj.rule])).sum())
-    return total
+    return float(sum((spikes[proj.pre] * sizes[proj.post]).sum() for proj in PROJECTIONS))
 
 
 def measure(circuit, plan, state, params, sizes, images):
@@ -73,29 +76,49 @@ def measure(circuit, plan, state, params, sizes, images):
             "overhead_s": circuit.last_overhead_s}
 
 
-def bench(name, runtime_windows):
+def plans(name, n):
+    """Parameters, a training plan and a test plan of ``n`` windows, initial state."""
     params = load_params(name)
     dataset = load_dataset("digits" if name == "fast" else "mnist5k", 0)
     params.validate(n_input=dataset.n_input)
-    n = params.chunk_windows
     rng = np.random.default_rng(0)
-    per_image = params.windows_per_image
-    n_train = n // per_image
+    n_train = n // params.windows_per_image
     x, y = dataset.train_x[:n_train], dataset.train_y[:n_train]
     train_plan = training_plan(x, y, params, "supervised", rng).padded(n)
     test_plan = readout_plan(dataset.test_x[:n], rng).padded(n)
     state = initial_state(params, dataset.n_input, 0)
-    circuit = Circuit(params, dataset.n_input, n, device="standalone")
+    return params, dataset.n_input, train_plan, n_train, test_plan, state
+
+
+def print_profile(label, circuit, top=8):
+    """Where the simulated time of the last chunk went, by Brian2 code object."""
+    rows = circuit.profiling_info()
+    total = sum(seconds for _, seconds in rows)
+    print(f"#   profile, {label}: {total:.2f} s in code objects", flush=True)
+    for code_object, seconds in rows[:top]:
+        print(f"#     {code_object:<52} {seconds:7.3f} s {100 * seconds / total:5.1f} %",
+              flush=True)
+
+
+def bench(name, runtime_windows, profile=False):
+    params, n_input, train_plan, n_train, test_plan, state = plans(
+        name, load_params(name).chunk_windows)
+    n = train_plan.n_windows
+    circuit = Circuit(params, n_input, n, device="standalone", profile=profile)
     sizes = circuit.sizes
     build_s = circuit.build_s
     try:
         train = measure(circuit, train_plan, state, params, sizes, n_train)
-        test = measure(circuit, test_plan, state, params, sizes, min(n, len(test_plan.kind)))
+        if profile:
+            print_profile(f"{name}, training chunk", circuit)
+        test = measure(circuit, test_plan, state, params, sizes, n)
+        if profile:
+            print_profile(f"{name}, test chunk", circuit)
     finally:
         circuit.close()
     prefs.codegen.target = "numpy"  # no compile step; see the module docstring
     small = train_plan.select(slice(0, runtime_windows))
-    runtime = Circuit(params, dataset.n_input, runtime_windows, device="runtime")
+    runtime = Circuit(params, n_input, runtime_windows, device="runtime")
     runtime.run(small, state.weights, state.theta_base)  # compile once
     start = time.perf_counter()
     runtime.run(small, state.weights, state.theta_base)
@@ -103,18 +126,57 @@ def bench(name, runtime_windows):
     return params, build_s, train, test, runtime_wps
 
 
+#: The speed choices of the circuit, off (the baseline) to on.
+VARIANTS = (("float64", False), ("float32", False), ("float64", True), ("float32", True))
+
+
+def ablation(name, n_windows, profile=False, repeats=2):
+    """ms per training image of each variant, its best of ``repeats`` runs."""
+    params, n_input, train_plan, n_train, _, state = plans(name, n_windows)
+    best = [np.inf] * len(VARIANTS)
+    # Interleave the variants, so that a busy machine slows them alike; the
+    # compiled builds are cached, so only the first round compiles.
+    for repeat in range(repeats):
+        for k, (dtype, lazy) in enumerate(VARIANTS):
+            circuit = Circuit(params, n_input, n_windows, device="standalone",
+                              profile=profile, weight_dtype=dtype, lazy_decay=lazy)
+            try:
+                result = measure(circuit, train_plan, state, params, circuit.sizes, n_train)
+                best[k] = min(best[k], result["ms_per_image"])
+                if profile and repeat == repeats - 1:
+                    print_profile(f"{dtype} weights, {'lazy' if lazy else 'eager'} decay",
+                                  circuit)
+            finally:
+                circuit.close()
+    print(f"\n## {name}: training chunk of {n_windows} windows, best of {repeats}")
+    print("| weights | decay | ms/train image | speed-up vs float64 + eager |")
+    print("|---|---|---|---|")
+    for (dtype, lazy), ms in zip(VARIANTS, best):
+        print(f"| {dtype} | {'lazy' if lazy else 'eager'} | {ms:.1f} | {best[0] / ms:.2f}x |",
+              flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", nargs="+", default=["fast", "reference"])
     parser.add_argument("--runtime-windows", type=int, default=4)
+    parser.add_argument("--profile", action="store_true",
+                        help="print where the time goes (Brian2 code-object timers)")
+    parser.add_argument("--ablation", type=int, default=0, metavar="N",
+                        help="only compare the speed choices on a chunk of N windows")
     args = parser.parse_args()
     print(f"# {sys.platform}, {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    if args.ablation:
+        for name in args.params:
+            ablation(name, args.ablation, profile=args.profile)
+        return
     header = ("| params | sizes | T | windows/s (train) | ms/train image | ms/test image | "
               "M events/s | % of ceiling | chunk overhead % | standalone/runtime | "
               "build s |")
     lines = [header, "|" + "---|" * 11]
     for name in args.params:
-        params, build_s, train, test, runtime_wps = bench(name, args.runtime_windows)
+        params, build_s, train, test, runtime_wps = bench(name, args.runtime_windows,
+                                                          profile=args.profile)
         ceiling = 1e9 / ceiling_ns_per_event(params.n_hidden1)
         events = train["events_per_s"]
         lines.append(

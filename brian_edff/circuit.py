@@ -187,13 +187,18 @@ class Circuit:
     weight_dtype : {"float32", "float64"}
         Storage of the synaptic weights (default
         :data:`brian_edff.models.WEIGHT_DTYPE`).
+    lazy_decay : bool
+        Settle the weight decay lazily where :attr:`Projection.lazy_decay`
+        says so (default); ``False`` sweeps it eagerly everywhere (the same
+        results, slower; kept for tests and benchmarks).
     """
 
     def __init__(self, params: Params, n_input: int, n_windows: int,
                  device: str = "runtime", build_dir: str | None = None,
                  record_spikes: bool = False, seed: int = 0,
                  extra_namespace: dict | None = None, threads: int = 0,
-                 profile: bool = False, weight_dtype: str = models.WEIGHT_DTYPE):
+                 profile: bool = False, weight_dtype: str = models.WEIGHT_DTYPE,
+                 lazy_decay: bool = True):
         if device not in DEVICES:
             raise ValueError(f"device: unknown device {device!r}; use one of {DEVICES}")
         if n_windows < 1:
@@ -212,6 +217,7 @@ class Circuit:
         if weight_dtype not in ("float32", "float64"):
             raise ValueError(f"weight_dtype: use 'float32' or 'float64', got {weight_dtype!r}")
         self.weight_dtype = weight_dtype
+        self.lazy_decay = bool(lazy_decay)
         self.sizes = population_sizes(params, n_input)
         self._index_cache = {}
         self.build_s = 0.0
@@ -229,7 +235,8 @@ class Circuit:
         """Hash of everything compiled into a standalone build."""
         p = self.params
         shape = (self.n_input, p.n_hidden1, p.n_hidden2, p.n_labels, p.T, float(p.dt),
-                 self.n_windows, self.record_spikes, self.threads, self.profile, self.weight_dtype)
+                 self.n_windows, self.record_spikes, self.threads, self.profile, self.weight_dtype,
+                 self.lazy_decay)
         parts = [brian2.__version__, repr(shape), repr(sorted(self.extra_namespace.items()))]
         parts += [f"{k}={getattr(models, k)!r}" for k in sorted(dir(models))
                   if k.isupper()]
@@ -442,11 +449,12 @@ class Circuit:
         model, on_pre, on_post = models.WEIGHT_EQS, {}, None
         on_event = {"pre": "spike"}
         propagate = models.PROPAGATE_INH if proj.inhibitory else models.PROPAGATE_EXC
-        if proj.decay == "lazy":
+        decay = self.decay(proj)
+        if decay == "lazy":
             model = models.LAZY_CSDP_WEIGHT_EQS
             on_pre = {"pre": models.CSDP_SETTLE + "\n" + propagate,
                       "learn": models.LAZY_CSDP_ON_PRE}
-        elif proj.decay == "eager":
+        elif decay == "eager":
             model = models.CSDP_WEIGHT_EQS
             on_pre = {"pre": propagate, "learn": models.CSDP_ON_PRE}
             on_post = models.CSDP_DECAY_ON_POST
@@ -470,15 +478,20 @@ class Circuit:
             syn.learn.when, syn.learn.order = "after_synapses", 5
         return syn
 
-    @staticmethod
-    def settle_weights(objs) -> None:
+    def decay(self, proj: Projection) -> str:
+        """How this circuit applies the weight decay of ``proj`` (see Projection.decay)."""
+        if proj.decay == "lazy" and not self.lazy_decay:
+            return "eager"
+        return proj.decay
+
+    def settle_weights(self, objs) -> None:
         """Apply every pending weight decay (see :data:`brian_edff.models.CSDP_SETTLE`).
 
         Runs after each chunk (compiled into standalone builds); call it before
         reading weights of a network run by hand with ``objs["net"].run``.
         """
         for proj in PROJECTIONS:
-            if proj.decay == "lazy":
+            if self.decay(proj) == "lazy":
                 syn = objs["synapses"][proj.name]
                 syn.w = models.SETTLED_WEIGHT
                 syn.n_settled = "n_decay_post"

@@ -131,3 +131,21 @@ def test_frozen_windows_do_not_learn():
     for proj in PROJECTIONS:
         np.testing.assert_array_equal(result.weights[proj.name], state.weights[proj.name])
     assert result.counts["z1"].sum() > 0
+
+
+def test_lazy_decay_equals_eager_decay():
+    """Settling decays lazily gives the weights of the eager column sweep."""
+    prefs.codegen.target = "numpy"
+    params = small_params(w_decay=0.02)
+    state = initial_state(params, N_INPUT, seed=6)
+    plan = three_windows()
+    results = [Circuit(params, N_INPUT, plan.n_windows, device="runtime",
+                       weight_dtype="float64", lazy_decay=lazy).run(
+                           plan, state.weights, state.theta_base) for lazy in (True, False)]
+    for proj in PROJECTIONS:
+        np.testing.assert_allclose(results[0].weights[proj.name],
+                                   results[1].weights[proj.name], atol=1e-12,
+                                   err_msg=proj.name)
+    decayed = results[0].weights["M1"] - state.weights["M1"]
+    assert (decayed < 0).any(), "the lateral weights must decay for the test to mean anything"
+
