@@ -466,8 +466,9 @@ class Circuit:
         syn = Synapses(pre, post, model, on_pre=on_pre, on_post=on_post, on_event=on_event,
                        namespace=ns, dt=self.params.dt, name=proj.name,
                        dtype={"w": np.dtype(self.weight_dtype)})
-        ii, jj = self._indices(proj)
-        syn.connect(i=ii, j=jj)
+        # Generated in C++ by the standalone build (no index files to load),
+        # in the pre-major order of :meth:`_make_indices`.
+        syn.connect(condition="i != j" if proj.inhibitory else None)
         # Learning first (uses the weights of the previous step), then eager
         # decay, then propagation with the freshly updated weights.
         syn.learn.order = -2

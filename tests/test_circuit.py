@@ -149,3 +149,16 @@ def test_lazy_decay_equals_eager_decay():
     decayed = results[0].weights["M1"] - state.weights["M1"]
     assert (decayed < 0).any(), "the lateral weights must decay for the test to mean anything"
 
+
+
+def test_synapse_order_is_pre_major():
+    """Brian2 creates the synapses in the order dense_to_vector assumes."""
+    prefs.codegen.target = "numpy"
+    params = small_params()
+    circuit = Circuit(params, N_INPUT, 1, device="runtime")
+    objs = circuit.build_network(three_windows().select(slice(0, 1)))
+    for proj in PROJECTIONS:
+        syn = objs["synapses"][proj.name]
+        ii, jj = circuit._indices(proj)
+        np.testing.assert_array_equal(syn.i[:], ii, err_msg=proj.name)
+        np.testing.assert_array_equal(syn.j[:], jj, err_msg=proj.name)
