@@ -170,11 +170,13 @@ def main():
                         help="print where the time goes (Brian2 code-object timers)")
     parser.add_argument("--ablation", type=int, default=0, metavar="N",
                         help="only compare the speed choices on a chunk of N windows")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="ablation: runs of each variant (the best counts)")
     args = parser.parse_args()
     print(f"# {sys.platform}, {os.cpu_count()} cores; python {sys.version.split()[0]}")
     if args.ablation:
         for name in args.params:
-            ablation(name, args.ablation, profile=args.profile)
+            ablation(name, args.ablation, profile=args.profile, repeats=args.repeats)
         return
     header = ("| params | sizes | T | windows/s (train) | ms/train image | ms/test image | "
               "M events/s | % of ceiling | chunk overhead % | standalone/runtime | "
