@@ -73,13 +73,6 @@ class Projection:
     inhibitory: bool = False
     lazy_decay: bool = False
 
-    @property
-    def decay(self) -> str:
-        """How CSDP weight decay is applied: "eager", "lazy" or "none" (heads)."""
-        if self.rule != "csdp":
-            return "none"
-        return "lazy" if self.lazy_decay else "eager"
-
 
 #: All projections: bottom-up W, top-down V, context Y, lateral M, heads C, R.
 PROJECTIONS = (
@@ -480,10 +473,15 @@ class Circuit:
         return syn
 
     def decay(self, proj: Projection) -> str:
-        """How this circuit applies the weight decay of ``proj`` (see Projection.decay)."""
-        if proj.decay == "lazy" and not self.lazy_decay:
-            return "eager"
-        return proj.decay
+        """How this circuit applies the weight decay of ``proj``.
+
+        Returns "none" (heads do not decay), "lazy" (where
+        :attr:`Projection.lazy_decay` and this circuit's ``lazy_decay`` both
+        say so) or "eager".
+        """
+        if proj.rule != "csdp":
+            return "none"
+        return "lazy" if proj.lazy_decay and self.lazy_decay else "eager"
 
     def settle_weights(self, objs) -> None:
         """Apply every pending weight decay (see :data:`brian_edff.models.CSDP_SETTLE`).
