@@ -1,0 +1,173 @@
+{#
+brian_edff: the synaptic event loop of a pathway.
+
+The statements (`vector_code`) are Brian2's, generated from the model's
+strings; only the loop around them differs from cpp_standalone's template.
+A direct pathway (zero delay, see synapses_classes.cpp) walks the rows of
+this step's spiking source neurons: contiguous rows as index ranges, other
+rows through their list of synapses, in the order Brian2's spike queue
+would deliver them. `edff_thread_safe` (set by the device) says that the
+statements write only synaptic and target variables and draw no random
+numbers; then, with `edff_threads` > 1 (the device's `synapse_threads`),
+`edff_threads` OpenMP threads each apply the part of every row that targets
+their own block of neurons (Brian2's own OpenMP setting stays off, so the
+neuron code, and its random numbers, run as in a serial build). Otherwise the loop runs on one thread.
+Pathways with delays use Brian2's spike queue, as cpp_standalone does.
+#}
+{% extends 'common_synapses.cpp' %}
+
+{% set _non_synaptic = [] %}
+{% for var in variables %}
+    {% if variable_indices[var] not in ('_idx', '0') %}
+        {# This is a trick to get around the scoping problem #}
+        {% if _non_synaptic.append(1) %}{% endif %}
+    {% endif %}
+{% endfor %}
+{% set _targets = '_synaptic_post' if pathway.prepost == 'pre' else '_synaptic_pre' %}
+{% set _split = edff_thread_safe and edff_threads > 1 and not openmp_pragma('with_openmp') %}
+
+{% block extra_headers %}
+{{ super() }}
+{% if _split %}
+#include <omp.h>
+{% endif %}
+{% endblock %}
+
+{# The statements over one row's positions _first .. _last - 1 (a block
+   variable, not a macro: Brian2 renders every macro of a template). #}
+{% set _row_loop %}
+if (_pathway.contiguous)
+{
+    for (size_t _idx = _first; _idx < _last; _idx++)
+    {
+        const size_t _vectorisation_idx = _idx;
+        {{vector_code|autoindent}}
+    }
+}
+else
+{
+    const int32_t * const _row_synapses = &(_pathway.row_synapses[0]);
+    for (size_t _position = _first; _position < _last; _position++)
+    {
+        const size_t _idx = _row_synapses[_position];
+        const size_t _vectorisation_idx = _idx;
+        {{vector_code|autoindent}}
+    }
+}
+{% endset %}
+
+{% set _all_rows %}
+for (int _event = 0; _event < _n_events; _event++)
+{
+    const size_t _row = _events[_event] - _pathway.spikes_start;
+    const size_t _first = _pathway.row_start[_row];
+    const size_t _last = _pathway.row_start[_row + 1];
+    {{ _row_loop }}
+}
+{% endset %}
+
+{% block before_code %}
+    {% if _split %}
+    {# USES_VARIABLES { _synaptic_pre, _synaptic_post } #}
+    {
+        std::vector<int32_t> &_targets = {{get_array_name(variables[_targets], access_data=False)}};
+        {{pathway.name}}.prepare_split(_targets.empty() ? 0 : &(_targets[0]),
+                                       {{pathway.target.start}},
+                                       {{pathway.target.stop - pathway.target.start}},
+                                       {{edff_threads}});
+    }
+    {% endif %}
+{% endblock %}
+
+{% block maincode %}
+
+    // This is only needed for the _debugmsg function below
+    {# USES_VARIABLES { _synaptic_pre } #}
+
+    // scalar code
+    const size_t _vectorisation_idx = -1;
+    {{scalar_code|autoindent}}
+
+    SynapticPathway &_pathway = {{pathway.name}};
+    if (_pathway.direct)
+    {
+        const int32_t * const _events = _pathway.events;
+        const int _n_events = _pathway.n_events;
+        {% if _split %}
+        if (_pathway.split_by_target && _n_events > 0)
+        {
+            #pragma omp parallel num_threads({{edff_threads}})
+            {
+                const int _thread = omp_get_thread_num();
+                const int _stride = {{edff_threads}} + 1;
+                const size_t * const _row_split = &(_pathway.row_split[0]);
+                for (int _event = 0; _event < _n_events; _event++)
+                {
+                    const size_t _row = _events[_event] - _pathway.spikes_start;
+                    const size_t _first = _row_split[_row * _stride + _thread];
+                    const size_t _last = _row_split[_row * _stride + _thread + 1];
+                    {{ _row_loop }}
+                }
+            }
+        }
+        else
+        {
+            {{ _all_rows }}
+        }
+        {% else %}
+        {{ _all_rows }}
+        {% endif %}
+    }
+    else
+    {
+    {{ openmp_pragma('parallel') }}
+    {
+    std::vector<int> *_spiking_synapses = {{pathway.name}}.peek();
+    const int _num_spiking_synapses = _spiking_synapses->size();
+
+    {% if _non_synaptic %}
+    {{ openmp_pragma('master') }}
+    {
+        for(int _spiking_synapse_idx=0;
+            _spiking_synapse_idx<_num_spiking_synapses;
+            _spiking_synapse_idx++)
+        {
+            const size_t _idx = (*_spiking_synapses)[_spiking_synapse_idx];
+            const size_t _vectorisation_idx = _idx;
+            {{vector_code|autoindent}}
+        }
+    }
+    {% else %}
+    {{ openmp_pragma('static') }}
+    for(int _spiking_synapse_idx=0;
+        _spiking_synapse_idx<_num_spiking_synapses;
+        _spiking_synapse_idx++)
+    {
+        const size_t _idx = (*_spiking_synapses)[_spiking_synapse_idx];
+        const size_t _vectorisation_idx = _idx;
+        {{vector_code|autoindent}}
+    }
+
+    {% endif %}
+    }
+    }
+{% endblock %}
+
+
+{% block extra_functions_cpp %}
+void _debugmsg_{{codeobj_name}}()
+{
+    using namespace brian;
+    std::cout << "Number of synapses: " << {{_dynamic__synaptic_pre}}.size() << endl;
+}
+{% endblock %}
+
+{% block extra_functions_h %}
+void _debugmsg_{{codeobj_name}}();
+{% endblock %}
+
+{% macro main_finalise() -%}
+#ifdef DEBUG
+_debugmsg_{{codeobj_name}}();
+#endif
+{% endmacro %}

@@ -1,0 +1,208 @@
+{#
+brian_edff: Brian2's SynapticPathway, extended with direct event delivery.
+
+A pathway whose delays are all zero does not need a spike queue: the events
+of this step are applied at once. `prepare` sorts the pathway's synapses into
+rows, one row per source neuron (in synapse order, the order in which the
+spike queue would deliver them); `set_events` takes this step's events
+straight from the source's eventspace; the `synapses` template walks the rows
+of the neurons that spiked. Rows stored contiguously (synapses created by
+source neuron, as `connect` does) are walked as index ranges. With OpenMP,
+`prepare_split` cuts every row at the same target boundaries, so that each
+thread owns a disjoint block of target neurons and every sum into a target
+keeps its serial order. Pathways with delays keep Brian2's spike queue.
+#}
+{% macro cpp_file() %}
+{% endmacro %}
+
+{% macro h_file() %}
+
+#ifndef _BRIAN_SYNAPSES_H
+#define _BRIAN_SYNAPSES_H
+
+#include<vector>
+#include<algorithm>
+#include<stdint.h>
+{{ openmp_pragma('include') }}
+
+#include "brianlib/spikequeue.h"
+
+class SynapticPathway
+{
+public:
+	int Nsource, Ntarget, _nb_threads;
+	std::vector<int> &sources;
+	std::vector<int> all_peek;
+	std::vector< CSpikeQueue * > queue;
+	// brian_edff: direct delivery (see the template's header)
+	int spikes_start, spikes_stop;
+	bool direct, contiguous, split_by_target;
+	int split_threads;                  // threads the rows are split for
+	std::vector<size_t> row_start;      // n_rows + 1 positions
+	std::vector<int32_t> row_synapses;  // synapse at each position (if not contiguous)
+	std::vector<size_t> row_split;      // n_rows x (_nb_threads + 1) positions
+	const int32_t *events;
+	int n_events;
+
+	SynapticPathway(std::vector<int> &_sources, int _spikes_start, int _spikes_stop)
+		: sources(_sources), spikes_start(_spikes_start), spikes_stop(_spikes_stop),
+		  direct(false), contiguous(false), split_by_target(false), split_threads(1),
+		  events(0), n_events(0)
+	{
+	   _nb_threads = {{ openmp_pragma('get_num_threads') }};
+
+	   for (int _idx=0; _idx < _nb_threads; _idx++)
+	       queue.push_back(new CSpikeQueue(_spikes_start, _spikes_stop));
+    };
+
+	~SynapticPathway()
+	{
+		for (int _idx=0; _idx < _nb_threads; _idx++)
+			delete(queue[_idx]);
+	}
+
+	void push(int *spikes, int nspikes)
+    {
+    	queue[{{ openmp_pragma('get_thread_num') }}]->push(spikes, nspikes);
+    }
+
+	void advance()
+    {
+    	queue[{{ openmp_pragma('get_thread_num') }}]->advance();
+    }
+
+	vector<int32_t>* peek()
+    {
+    	{{ openmp_pragma('static-ordered') }}
+		for(int _thread=0; _thread < {{ openmp_pragma('get_num_threads') }}; _thread++)
+		{
+			{{ openmp_pragma('ordered') }}
+			{
+    			if (_thread == 0)
+					all_peek.clear();
+				all_peek.insert(all_peek.end(), queue[_thread]->peek()->begin(), queue[_thread]->peek()->end());
+    		}
+    	}
+
+    	return &all_peek;
+    }
+
+	// This step's events of the source population (a sorted eventspace),
+	// restricted to the pathway's source range.
+	void set_events(const int32_t *spikes, int nspikes)
+	{
+		const int32_t *first = std::lower_bound(spikes, spikes + nspikes, spikes_start);
+		const int32_t *last = std::lower_bound(first, spikes + nspikes, spikes_stop);
+		events = first;
+		n_events = (int)(last - first);
+	}
+
+	size_t synapse_at(size_t position) const
+	{
+		return contiguous ? position : (size_t)row_synapses[position];
+	}
+
+    template <typename scalar> void prepare(int n_source, int n_target, scalar *real_delays, int n_delays,
+                 int *sources, int n_synapses, double _dt)
+    {
+        Nsource = n_source;
+        Ntarget = n_target;
+    	{{ openmp_pragma('parallel') }}
+    	{
+            int length;
+            if ({{ openmp_pragma('get_thread_num') }} == _nb_threads - 1)
+                length = n_synapses - (int){{ openmp_pragma('get_thread_num') }}*(n_synapses/_nb_threads);
+            else
+                length = (int) n_synapses/_nb_threads;
+
+            int padding  = {{ openmp_pragma('get_thread_num') }}*(n_synapses/_nb_threads);
+
+            queue[{{ openmp_pragma('get_thread_num') }}]->openmp_padding = padding;
+            if (n_delays > 1)
+    		    queue[{{ openmp_pragma('get_thread_num') }}]->prepare(&real_delays[padding], length, &sources[padding], length, _dt);
+    		else if (n_delays == 1)
+    		    queue[{{ openmp_pragma('get_thread_num') }}]->prepare(&real_delays[0], 1, &sources[padding], length, _dt);
+    		else  // no synapses
+    		    queue[{{ openmp_pragma('get_thread_num') }}]->prepare((scalar *)NULL, 0, &sources[padding], length, _dt);
+    	}
+        // brian_edff: direct delivery where no synapse has a delay
+        direct = true;
+        for (int _i = 0; _i < n_delays; _i++)
+            if (real_delays[_i] != 0)
+            {
+                direct = false;
+                break;
+            }
+        split_by_target = false;
+        if (direct)
+            make_rows(sources, n_synapses);
+    }
+
+	// Rows of synapses by source neuron, in synapse order (a stable counting sort).
+	void make_rows(const int *sources, int n_synapses)
+	{
+		const size_t n_rows = spikes_stop - spikes_start;
+		row_start.assign(n_rows + 1, 0);
+		contiguous = true;
+		for (int _i = 0; _i < n_synapses; _i++)
+		{
+			row_start[sources[_i] - spikes_start + 1]++;
+			if (_i > 0 && sources[_i] < sources[_i - 1])
+				contiguous = false;
+		}
+		for (size_t _row = 0; _row < n_rows; _row++)
+			row_start[_row + 1] += row_start[_row];
+		row_synapses.clear();
+		if (!contiguous)
+		{
+			row_synapses.resize(n_synapses);
+			std::vector<size_t> fill(row_start.begin(), row_start.end() - 1);
+			for (int _i = 0; _i < n_synapses; _i++)
+				row_synapses[fill[sources[_i] - spikes_start]++] = _i;
+		}
+	}
+
+	// Cut every row at the target boundaries of n_threads threads; only where
+	// each row's targets are sorted, so that a thread's part of a row is a range.
+	void prepare_split(const int32_t *targets, int target_start, int n_targets, int n_threads)
+	{
+		split_by_target = false;
+		split_threads = n_threads;
+		if (!direct || n_threads < 2)
+			return;
+		const size_t n_rows = row_start.size() - 1;
+		const int stride = split_threads + 1;
+		row_split.assign(n_rows * stride, 0);
+		for (size_t _row = 0; _row < n_rows; _row++)
+		{
+			const size_t first = row_start[_row], last = row_start[_row + 1];
+			int previous = -1;
+			int thread = 0;
+			row_split[_row * stride] = first;
+			for (size_t _p = first; _p < last; _p++)
+			{
+				const int target = targets[synapse_at(_p)] - target_start;
+				if (target < previous)
+					return;  // unsorted row: the synapses run on one thread
+				previous = target;
+				while (thread < split_threads - 1 &&
+				       (int64_t)target * split_threads >= (int64_t)(thread + 1) * n_targets)
+				{
+					thread++;
+					row_split[_row * stride + thread] = _p;
+				}
+			}
+			while (thread < split_threads)
+			{
+				thread++;
+				row_split[_row * stride + thread] = last;
+			}
+		}
+		split_by_target = true;
+	}
+
+};
+
+#endif
+
+{% endmacro %}
