@@ -1,32 +1,35 @@
-"""Speed of the circuit: windows/s, ms per image, synaptic events/s, vs. a ceiling.
+"""Speed of the circuit on brian_edff's device against plain cpp_standalone.
 
 For each parameter set, one chunk of training windows (positive + negative
 [+ head], learning on) and one chunk of test windows (nothing learns) are run
-on the compiled ``cpp_standalone`` device, and a few windows on Brian2's
-runtime device (NumPy code generation, which needs no compile step) in the
-same invocation (ratio standalone / runtime). The
-ceiling is ``event_loop.c``, a bare C loop over contiguous float32 weight
-rows, compiled and run here; every events/s figure is also printed as a
-percentage of it.
+in one invocation, side by side, on
 
-Run (about 3 minutes for ``fast``, 10 for ``reference`` on 2 cores, plus the
-first compilation of each network shape)::
+* ``cpp_standalone`` -- Brian2's own templates, single-threaded (the baseline),
+* ``standalone/1`` -- brian_edff's device (:mod:`brian_edff.device`), one thread,
+* ``standalone/2`` -- the same with two threads for the synaptic event loops
+  (the default on a 2-core machine),
 
-    python benchmarks/bench_speed.py --params fast reference
+and a few windows on Brian2's runtime device (NumPy code generation, no
+compile step) for a ratio. The ceiling is ``event_loop.c``, a bare C loop over
+contiguous float32 weight rows, compiled and run here; every events/s figure
+is also printed as a percentage of it. All devices compute the same spikes
+and weights (``tests/test_device.py``).
 
-``--profile`` adds Brian2's per-code-object timers and prints where the time
-of each chunk goes. ``--ablation N`` measures a training chunk of ``N``
-windows with the two speed choices of the circuit switched off and on, side
-by side: float32 vs float64 weights, lazy vs eager weight decay (one build
-each; the baseline is float64 with eager decay)::
+Run (plus the first compilation of each network shape and device)::
 
-    python benchmarks/bench_speed.py --params reference --ablation 100 --profile
+    python benchmarks/bench_speed.py --params fast tuned reference
 
-Synaptic events are counted as the issue and the ceiling count them: every
-presynaptic spike reaching one target is one event (propagation); the
-learning work attached to it (the CSDP or head update on the next step) is
-not counted again, as the ceiling loop does both in one event. Bernoulli
-input spikes are counted as their expectation.
+``--profile`` adds Brian2's per-code-object timers and prints, per device,
+where the time of a training chunk goes, summed by projection.
+``--ablation N`` measures a training chunk of ``N`` windows with the two
+speed choices of the model switched off and on (float32 vs float64 weights,
+lazy vs eager weight decay), on ``--devices``.
+
+Synaptic events are counted as the ceiling counts them: every presynaptic
+spike reaching one target is one event (propagation); the learning work
+attached to it (the CSDP or head update on the next step) is not counted
+again, as the ceiling loop does both in one event. Bernoulli input spikes are
+counted as their expectation.
 """
 
 import argparse
@@ -90,53 +93,70 @@ def plans(name, n):
     return params, dataset.n_input, train_plan, n_train, test_plan, state
 
 
-def print_profile(label, circuit, wall_s, top=8):
-    """Where the time of the last chunk went, by Brian2 code object.
-
-    Everything outside the code objects (loading inputs, creating synapses
-    and spike queues, writing results, Python) is the chunk's overhead.
-    """
-    rows = circuit.profiling_info()
-    total = sum(seconds for _, seconds in rows)
-    print(f"#   profile, {label}: {total:.2f} s in code objects of {wall_s:.2f} s wall "
-          f"(overhead incl. synapse set-up and result files: "
-          f"{100 * (1 - total / wall_s):.1f} %)", flush=True)
-    for code_object, seconds in rows[:top]:
-        print(f"#     {code_object:<52} {seconds:7.3f} s {100 * seconds / total:5.1f} %",
-              flush=True)
+def profile_by_projection(circuit):
+    """Seconds of the last chunk per projection (all its code objects) and the rest."""
+    names = [proj.name for proj in PROJECTIONS]
+    totals = {}
+    for code_object, seconds in circuit.profiling_info():
+        owner = code_object.split("_")[0]
+        key = owner if owner in names else "neurons and monitors"
+        totals[key] = totals.get(key, 0.0) + seconds
+    return totals
 
 
-def bench(name, runtime_windows, profile=False):
+def print_profile(label, circuit, wall_s, top=6):
+    """Where the time of the last chunk went, by projection."""
+    totals = profile_by_projection(circuit)
+    total = sum(totals.values())
+    print(f"#   profile, {label}: {total:.2f} s in code objects of {wall_s:.2f} s wall",
+          flush=True)
+    for key, seconds in sorted(totals.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"#     {key:<24} {seconds:7.3f} s {100 * seconds / total:5.1f} %", flush=True)
+
+
+#: Devices measured side by side: (label, device, threads).
+DEVICE_RUNS = (("cpp_standalone", "cpp_standalone", 0), ("standalone/1", "standalone", 1),
+               ("standalone/2", "standalone", 2))
+
+
+def bench(name, devices, profile=False):
+    """Training and test chunk of ``name`` on each device; rows of measurements."""
     params, n_input, train_plan, n_train, test_plan, state = plans(
         name, load_params(name).chunk_windows)
     n = train_plan.n_windows
-    circuit = Circuit(params, n_input, n, device="standalone", profile=profile)
-    sizes = circuit.sizes
-    build_s = circuit.build_s
-    try:
-        train = measure(circuit, train_plan, state, params, sizes, n_train)
-        if profile:
-            print_profile(f"{name}, training chunk", circuit, train["s"])
-        test = measure(circuit, test_plan, state, params, sizes, n)
-        if profile:
-            print_profile(f"{name}, test chunk", circuit, test["s"])
-    finally:
-        circuit.close()
+    rows = []
+    for label, device, threads in devices:
+        circuit = Circuit(params, n_input, n, device=device, threads=threads,
+                          profile=profile)
+        try:
+            train = measure(circuit, train_plan, state, params, circuit.sizes, n_train)
+            if profile:
+                print_profile(f"{name} on {label}, training chunk", circuit, train["s"])
+            test = measure(circuit, test_plan, state, params, circuit.sizes, n)
+        finally:
+            circuit.close()
+        rows.append({"label": label, "build_s": circuit.build_s, "train": train,
+                     "test": test})
+    return params, train_plan, rows
+
+
+def runtime_windows_per_s(name, train_plan, n_windows):
+    """Windows/s of Brian2's runtime device (NumPy code generation)."""
+    params, n_input, _, _, _, state = plans(name, 2)
     prefs.codegen.target = "numpy"  # no compile step; see the module docstring
-    small = train_plan.select(slice(0, runtime_windows))
-    runtime = Circuit(params, n_input, runtime_windows, device="runtime")
-    runtime.run(small, state.weights, state.theta_base)  # compile once
+    small = train_plan.select(slice(0, n_windows))
+    runtime = Circuit(params, n_input, n_windows, device="runtime")
+    runtime.run(small, state.weights, state.theta_base)  # code generation once
     start = time.perf_counter()
     runtime.run(small, state.weights, state.theta_base)
-    runtime_wps = runtime_windows / (time.perf_counter() - start)
-    return params, build_s, train, test, runtime_wps
+    return n_windows / (time.perf_counter() - start)
 
 
 #: The speed choices of the circuit, off (the baseline) to on.
 VARIANTS = (("float64", False), ("float32", False), ("float64", True), ("float32", True))
 
 
-def ablation(name, n_windows, profile=False, repeats=2):
+def ablation(name, n_windows, profile=False, repeats=2, device="standalone", threads=None):
     """ms per training image of each variant, its best of ``repeats`` runs."""
     params, n_input, train_plan, n_train, _, state = plans(name, n_windows)
     best = [np.inf] * len(VARIANTS)
@@ -144,7 +164,7 @@ def ablation(name, n_windows, profile=False, repeats=2):
     # compiled builds are cached, so only the first round compiles.
     for repeat in range(repeats):
         for k, (dtype, lazy) in enumerate(VARIANTS):
-            circuit = Circuit(params, n_input, n_windows, device="standalone",
+            circuit = Circuit(params, n_input, n_windows, device=device, threads=threads,
                               profile=profile, weight_dtype=dtype, lazy_decay=lazy)
             try:
                 result = measure(circuit, train_plan, state, params, circuit.sizes, n_train)
@@ -154,7 +174,7 @@ def ablation(name, n_windows, profile=False, repeats=2):
                                   circuit, result["s"])
             finally:
                 circuit.close()
-    print(f"\n## {name}: training chunk of {n_windows} windows, best of {repeats}")
+    print(f"\n## {name} on {device}: training chunk of {n_windows} windows, best of {repeats}")
     print("| weights | decay | ms/train image | speed-up vs float64 + eager |")
     print("|---|---|---|---|")
     for (dtype, lazy), ms in zip(VARIANTS, best):
@@ -164,8 +184,11 @@ def ablation(name, n_windows, profile=False, repeats=2):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", nargs="+", default=["fast", "reference"])
-    parser.add_argument("--runtime-windows", type=int, default=4)
+    parser.add_argument("--params", nargs="+", default=["fast", "tuned", "reference"])
+    parser.add_argument("--devices", nargs="+", default=[d[0] for d in DEVICE_RUNS],
+                        choices=[d[0] for d in DEVICE_RUNS])
+    parser.add_argument("--runtime-windows", type=int, default=4,
+                        help="windows on the runtime device for its ratio (0: skip)")
     parser.add_argument("--profile", action="store_true",
                         help="print where the time goes (Brian2 code-object timers)")
     parser.add_argument("--ablation", type=int, default=0, metavar="N",
@@ -173,31 +196,45 @@ def main():
     parser.add_argument("--repeats", type=int, default=2,
                         help="ablation: runs of each variant (the best counts)")
     args = parser.parse_args()
+    devices = [d for d in DEVICE_RUNS if d[0] in args.devices]
     print(f"# {sys.platform}, {os.cpu_count()} cores; python {sys.version.split()[0]}")
     if args.ablation:
         for name in args.params:
-            ablation(name, args.ablation, profile=args.profile, repeats=args.repeats)
+            for _label, device, threads in devices:
+                ablation(name, args.ablation, profile=args.profile, repeats=args.repeats,
+                         device=device, threads=threads)
         return
-    header = ("| params | sizes | T | windows/s (train) | ms/train image | ms/test image | "
-              "M events/s | % of ceiling | chunk overhead % | standalone/runtime | "
-              "60k-image epoch, min | build s |")
-    lines = [header, "|" + "---|" * 12]
+    header = ("| params | sizes | T | device | ms/train image | ms/test image | "
+              "M events/s | % of ceiling | train speed-up | test speed-up | "
+              "chunk overhead % | 60k-image epoch, min | build s |")
+    lines = [header, "|" + "---|" * 13]
+    runtime = []
     for name in args.params:
-        params, build_s, train, test, runtime_wps = bench(name, args.runtime_windows,
-                                                          profile=args.profile)
+        params, train_plan, rows = bench(name, devices, profile=args.profile)
         ceiling = 1e9 / ceiling_ns_per_event(params.n_hidden1)
-        events = train["events_per_s"]
-        lines.append(
-            f"| {name} | {params.n_hidden1}/{params.n_hidden2} | {params.T} | "
-            f"{train['windows_per_s']:.1f} | {train['ms_per_image']:.1f} | "
-            f"{test['ms_per_image']:.1f} | {events / 1e6:.0f} | {100 * events / ceiling:.1f} | "
-            f"{100 * train['overhead_s'] / train['s']:.1f} | "
-            f"{train['windows_per_s'] / runtime_wps:.1f}x | "
-            f"{60000 * train['ms_per_image'] / 1000 / 60:.0f} | {build_s:.0f} |")
-        print(lines[-1], flush=True)
         print(f"#   ceiling (bare C loop, {params.n_hidden1} targets): "
               f"{ceiling / 1e6:.0f} M events/s", flush=True)
-    print("\n".join(lines))
+        base = rows[0]
+        for row in rows:
+            train, test = row["train"], row["test"]
+            events = train["events_per_s"]
+            lines.append(
+                f"| {name} | {params.n_hidden1}/{params.n_hidden2} | {params.T} | "
+                f"{row['label']} | {train['ms_per_image']:.1f} | {test['ms_per_image']:.2f} | "
+                f"{events / 1e6:.0f} | {100 * events / ceiling:.1f} | "
+                f"{base['train']['s'] / train['s']:.2f}x | "
+                f"{base['test']['s'] / test['s']:.2f}x | "
+                f"{100 * train['overhead_s'] / train['s']:.1f} | "
+                f"{60000 * train['ms_per_image'] / 1000 / 60:.1f} | {row['build_s']:.0f} |")
+            print(lines[-1], flush=True)
+        if args.runtime_windows:
+            wps = runtime_windows_per_s(name, train_plan, args.runtime_windows)
+            best = max(rows, key=lambda r: r["train"]["windows_per_s"])
+            runtime.append(f"# {name}: runtime (numpy) {wps:.2f} windows/s; "
+                           f"{best['label']} is {best['train']['windows_per_s'] / wps:.0f}x "
+                           "faster")
+            print(runtime[-1], flush=True)
+    print("\n".join(lines + runtime))
 
 
 if __name__ == "__main__":

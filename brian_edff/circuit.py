@@ -5,21 +5,27 @@ The circuit knows nothing about data sets or training loops: it simulates a
 single ``run``, starting from given weights, and returns the weights after the
 chunk and per-window readouts (spike counts, goodness, reconstructions).
 
-Two Brian2 devices are supported:
+Three Brian2 devices are supported:
 
+* ``"standalone"`` -- brian_edff's own device (:mod:`brian_edff.device`,
+  ``cpp_standalone`` with our synaptic event loops): compiled once per
+  network shape (cached on disk), then run chunk after chunk with
+  ``device.run(run_args=...)`` swapping in the chunk's TimedArrays and the
+  current weights. The default.
+* ``"cpp_standalone"`` -- the same through Brian2's own templates (the
+  baseline the device is held equal to, bit for bit).
 * ``"runtime"`` -- Brian2's runtime device (Cython, or NumPy where no
   compiler is at hand); the network is rebuilt for each chunk, compiled code
   is cached by Brian2.
-* ``"standalone"`` -- ``cpp_standalone``: compiled once per network shape
-  (cached on disk), then run chunk after chunk with ``device.run(run_args=...)``
-  swapping in the chunk's TimedArrays and the current weights.
+
+Everything about compiled builds (cache folders, run_args files, results
+folders, the device itself) lives in :mod:`brian_edff.device`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 
@@ -36,12 +42,19 @@ from brian2 import (
 )
 
 from . import models
+from .device import (
+    COMPILED_DEVICES,
+    StandaloneBuild,
+    default_cache_dir,
+    default_synapse_threads,
+    templates_digest,
+)
 from .params import Params
 
 __all__ = ["Circuit", "ChunkResult", "PROJECTIONS", "Projection", "init_weights",
            "DEVICES"]
 
-DEVICES = ("runtime", "standalone")
+DEVICES = ("runtime", *COMPILED_DEVICES)
 
 
 @dataclass(frozen=True)
@@ -157,11 +170,12 @@ class Circuit:
         Pixels per image.
     n_windows : int
         Windows per chunk (every :meth:`run` simulates this many).
-    device : {"runtime", "standalone"}
-        Brian2 device.
+    device : {"runtime", "standalone", "cpp_standalone"}
+        Brian2 device (see the module docstring).
     build_dir : str, optional
-        Where the standalone project is compiled (a cache keyed by the
-        equations and shape); default ``~/.cache/brian_edff``.
+        Where a compiled project is built (a cache keyed by the equations,
+        shape and device); default under
+        :func:`brian_edff.device.default_cache_dir`.
     record_spikes : bool
         Also record every spike (for rasters).
     seed : int
@@ -171,9 +185,12 @@ class Circuit:
     extra_namespace : dict, optional
         Additional constants made visible to every equation (for user edits
         of :mod:`brian_edff.models`).
-    threads : int
-        OpenMP threads of the standalone build (0: single-threaded, the
-        default; on 2 shared cores OpenMP was slower).
+    threads : int, optional
+        ``"standalone"``: threads of the synaptic event loops (default
+        :func:`brian_edff.device.default_synapse_threads`, 2 on a 2-core
+        machine; results do not depend on it). ``"cpp_standalone"``:
+        Brian2's OpenMP threads (default 0, off; Brian2 runs synapse code
+        that writes postsynaptic variables on one thread).
     profile : bool
         Build the standalone project with Brian2's per-code-object timers
         (see :meth:`profiling_info`).
@@ -189,7 +206,7 @@ class Circuit:
     def __init__(self, params: Params, n_input: int, n_windows: int,
                  device: str = "runtime", build_dir: str | None = None,
                  record_spikes: bool = False, seed: int = 0,
-                 extra_namespace: dict | None = None, threads: int = 0,
+                 extra_namespace: dict | None = None, threads: int | None = None,
                  profile: bool = False, weight_dtype: str = models.WEIGHT_DTYPE,
                  lazy_decay: bool = True):
         if device not in DEVICES:
@@ -203,8 +220,12 @@ class Circuit:
         self.record_spikes = record_spikes
         self.seed = int(seed)
         self.extra_namespace = dict(extra_namespace or {})
-        if not isinstance(threads, int) or threads < 0:
-            raise ValueError(f"threads: must be an integer >= 0, got {threads!r}")
+        if threads is None:
+            threads = default_synapse_threads() if device == "standalone" else 0
+        lowest = 1 if device == "standalone" else 0
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < lowest:
+            raise ValueError(f"threads: must be an integer >= {lowest} for device "
+                             f"{device!r}, got {threads!r}")
         self.threads = threads
         self.profile = bool(profile)
         if weight_dtype not in ("float32", "float64"):
@@ -213,24 +234,31 @@ class Circuit:
         self.lazy_decay = bool(lazy_decay)
         self.sizes = population_sizes(params, n_input)
         self._index_cache = {}
-        self.build_s = 0.0
         self.last_overhead_s = 0.0
         self._built = None
-        if device == "standalone":
-            self.build_dir = build_dir or os.path.join(
-                os.environ.get("BRIAN_EDFF_CACHE",
-                               os.path.expanduser("~/.cache/brian_edff")),
-                self.build_key())
-            self._build_standalone()
+        self._build = None
+        if device in COMPILED_DEVICES:
+            self.build_dir = build_dir or os.path.join(default_cache_dir(), self.build_key())
+            self._build = StandaloneBuild(device, self.build_dir, self.threads,
+                                          profile=self.profile)
+            self._built = self._build.build(
+                lambda: self.build_network(plan=None), self.n_windows * params.window,
+                finalize=self.settle_weights, key=self.build_key())
+
+    @property
+    def build_s(self) -> float:
+        """Seconds spent building (and, the first time, compiling) the project."""
+        return self._build.build_s if self._build is not None else 0.0
 
     # -- identification -----------------------------------------------------
     def build_key(self) -> str:
         """Hash of everything compiled into a standalone build."""
         p = self.params
-        shape = (self.n_input, p.n_hidden1, p.n_hidden2, p.n_labels, p.T, float(p.dt),
-                 self.n_windows, self.record_spikes, self.threads, self.profile, self.weight_dtype,
-                 self.lazy_decay)
-        parts = [brian2.__version__, repr(shape), repr(sorted(self.extra_namespace.items()))]
+        shape = (self.device, self.n_input, p.n_hidden1, p.n_hidden2, p.n_labels, p.T,
+                 float(p.dt), self.n_windows, self.record_spikes, self.threads, self.profile,
+                 self.weight_dtype, self.lazy_decay)
+        parts = [brian2.__version__, templates_digest(), repr(shape),
+                 repr(sorted(self.extra_namespace.items()))]
         parts += [f"{k}={getattr(models, k)!r}" for k in sorted(dir(models))
                   if k.isupper()]
         digest = hashlib.sha1("\n".join(parts).encode()).hexdigest()[:16]
@@ -523,50 +551,10 @@ class Circuit:
         dense[ii, jj] = vector
         return dense
 
-    # -- standalone -----------------------------------------------------------
-    def _build_standalone(self):
-        from brian2 import device, set_device
-        from brian2.utils.filelock import FileLock
-
-        start = time.perf_counter()
-        directory = self.build_dir
-        os.makedirs(os.path.dirname(directory), exist_ok=True)
-        # Each circuit reads its results from a folder of its own, so that
-        # several processes can share one compiled build.
-        self.results_name = f"results_{os.getpid()}_{id(self):x}"
-        brian2.prefs.devices.cpp_standalone.openmp_threads = self.threads
-        set_device("cpp_standalone", directory=directory, build_on_run=False,
-                   with_output=False)
-        # The compiled generator always starts from seed 0; every chunk draws
-        # fresh noise through the per-window phases (see models.INPUT_EQS).
-        brian2.seed(0)
-        objs = self.build_network(plan=None)
-        objs["net"].run(self.n_windows * self.params.window, profile=self.profile)
-        self.settle_weights(objs)
-        # Brian2 writes the clock initialisations of main.cpp in a different
-        # order in every process; recompiling a finished build would relink the
-        # binary under other processes' feet. Compile once, marked by a file.
-        marker = os.path.join(directory, "brian_edff_build_complete")
-        with FileLock(directory + ".lock"):
-            compiled = os.path.exists(marker)
-            device.build(directory=directory, compile=not compiled, run=False,
-                         with_output=False, clean=False)
-            if not compiled:
-                with open(marker, "w") as handle:
-                    handle.write(self.build_key() + "\n")
-        self._built = objs
-        self.build_s = time.perf_counter() - start
-
     def close(self):
-        """Release the standalone device (so another circuit can be built)."""
-        if self.device == "standalone" and self._built is not None:
-            from brian2 import device, set_device
-
-            shutil.rmtree(os.path.join(self.build_dir, self.results_name),
-                          ignore_errors=True)
-            device.reinit()
-            device.activate()
-            set_device("runtime")
+        """Release the compiled device (so another circuit can be built)."""
+        if self._build is not None and self._built is not None:
+            self._build.close()
             self._built = None
 
     # -- running ---------------------------------------------------------------
@@ -608,8 +596,6 @@ class Circuit:
             self.settle_weights(objs)
             simulate_s = time.perf_counter() - simulate_start
         else:
-            from brian2 import device
-
             objs = self._built
             run_args = {objs["funcs"][name]: values
                         for name, values in plan.timed_array_values().items()}
@@ -619,48 +605,11 @@ class Circuit:
                     proj, weights[proj.name])
             for name, values in theta_base.items():
                 run_args[objs["pops"][name].theta_base] = np.asarray(values, dtype=float)
-            arg_strings, files = self._write_run_args(run_args)
-            try:
-                simulate_start = time.perf_counter()
-                device.run(results_directory=self.results_name, run_args=arg_strings,
-                           with_output=False)
-                simulate_s = time.perf_counter() - simulate_start
-            finally:
-                for path in files:
-                    if os.path.exists(path):
-                        os.remove(path)
+            simulate_s = self._build.run(run_args)
         result = self._collect(objs)
         #: Seconds of the last run spent outside the simulation itself.
         self.last_overhead_s = time.perf_counter() - start - simulate_s
         return result
-
-    def _write_run_args(self, run_args: dict):
-        """Command-line arguments for ``device.run``; arrays go to files of our own.
-
-        Brian2 names run_args files by their content and shares them between
-        processes; we write uniquely named files instead and delete them after
-        the run, so that concurrent runs of one build never remove each
-        other's inputs.
-        """
-        from brian2 import device
-
-        folder = os.path.join(device.project_dir, "static_arrays")
-        strings, files = [], []
-        for key, value in run_args.items():
-            if isinstance(key, TimedArray):
-                name, dtype, scalar = f"{key.name}.values", key.values.dtype, False
-            else:
-                name, dtype = f"{key.group_name}.{key.name}", key.dtype
-                scalar = key.variable.scalar
-            array = np.asarray(value, dtype=dtype)
-            if scalar or array.size == 1:
-                strings.append(f"{name}={array.item()!r}")
-                continue
-            path = os.path.join(folder, f"run_{self.results_name}_{name}.dat")
-            array.tofile(path)
-            files.append(path)
-            strings.append(f"{name}={os.path.join('static_arrays', os.path.basename(path))}")
-        return strings, files
 
     def _collect(self, objs) -> ChunkResult:
         """Read weights and per-window readouts after a run."""
@@ -693,23 +642,17 @@ class Circuit:
                            goodness_steps=goodness_steps)
 
     def profiling_info(self) -> list:
-        """Seconds spent in each code object during the last standalone run.
+        """Seconds spent in each code object during the last compiled run.
 
-        Only for a circuit built with ``profile=True``; returns
-        ``[(code object name, seconds), ...]``, longest first.
+        Only for a circuit built on a compiled device with ``profile=True``;
+        returns ``[(code object name, seconds), ...]``, longest first.
         """
-        if self.device != "standalone" or not self.profile:
-            raise ValueError("profiling_info: build the circuit with device='standalone' "
-                             "and profile=True")
-        path = os.path.join(self.build_dir, self.results_name, "profiling_info.txt")
-        rows = []
-        with open(path) as handle:
-            for line in handle:
-                name, seconds = line.split()
-                rows.append((name, float(seconds)))
-        return sorted(rows, key=lambda row: row[1], reverse=True)
+        if self._build is None or not self.profile:
+            raise ValueError("profiling_info: build the circuit on a compiled device with "
+                             "profile=True")
+        return self._build.profiling_info()
 
     def delete_build(self):
-        """Remove the compiled standalone project from disk."""
-        if self.device == "standalone" and os.path.isdir(self.build_dir):
-            shutil.rmtree(self.build_dir, ignore_errors=True)
+        """Remove the compiled project from disk."""
+        if self._build is not None:
+            self._build.delete()

@@ -26,6 +26,9 @@ from .datasets import DataError, load_dataset
 from .params import Params, ParamsError, load_params
 from .stimuli import MODES
 
+#: Brian2 devices of the circuit (see brian_edff.circuit).
+DEVICES = ("standalone", "cpp_standalone", "runtime")
+
 __all__ = ["main"]
 
 #: Errors that are the user's input, reported as one line.
@@ -52,18 +55,19 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="run directory (must be new or empty)")
     train.add_argument("--resume", metavar="RUN_DIR",
                        help="continue an interrupted run from its last complete chunk")
-    train.add_argument("--device", default="standalone",
-                       choices=("standalone", "runtime"))
-    train.add_argument("--threads", type=int, default=0,
-                       help="OpenMP threads of the standalone build (default 0: off)")
+    train.add_argument("--device", default="standalone", choices=DEVICES,
+                       help="standalone (brian_edff's compiled device, default), "
+                            "cpp_standalone (Brian2's), or runtime")
+    train.add_argument("--threads", type=int, default=None,
+                       help="standalone: threads of the synaptic event loops (default 2 on "
+                            "2+ cores); cpp_standalone: Brian2's OpenMP threads (default 0)")
     train.add_argument("--no-progress", action="store_true")
 
     evaluate = sub.add_parser("evaluate", help="recompute test metrics from saved weights")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--dataset", default=None,
                           help="score on another data set of the same image size")
-    evaluate.add_argument("--device", default="standalone",
-                          choices=("standalone", "runtime"))
+    evaluate.add_argument("--device", default="standalone", choices=DEVICES)
     evaluate.add_argument("--no-progress", action="store_true")
 
     figures = sub.add_parser("figures", help="all figures and the results table from runs")

@@ -32,6 +32,7 @@ results folders (:class:`StandaloneBuild`).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -146,3 +147,178 @@ all_devices[DEVICE_NAME] = EdffStandaloneDevice()
 def default_cache_dir() -> str:
     """Folder of compiled builds: ``$BRIAN_EDFF_CACHE`` or ``~/.cache/brian_edff``."""
     return os.environ.get("BRIAN_EDFF_CACHE", os.path.expanduser("~/.cache/brian_edff"))
+
+
+def default_synapse_threads() -> int:
+    """Threads of the synaptic event loops by default: 2 where there are 2 cores.
+
+    Measured on a 2-core machine (``benchmarks/bench_speed.py``), two
+    threads beat one at every size of the circuit; more than two were not
+    measured, so the default stops at two.
+    """
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+class StandaloneBuild:
+    """One compiled project of a network, run again and again with new inputs.
+
+    The network is built once per shape and model (``directory`` is a cache
+    keyed by the caller), compiled once (a marker file, under a lock, so that
+    several processes can share the build), then run with
+    ``device.run(run_args=...)`` per chunk. Every instance reads its results
+    from a folder of its own.
+
+    Parameters
+    ----------
+    device_name : {"standalone", "cpp_standalone"}
+        ``"standalone"`` is :class:`EdffStandaloneDevice`, ``"cpp_standalone"``
+        Brian2's own device (the baseline).
+    directory : str
+        Project folder (the build cache entry).
+    threads : int
+        ``"standalone"``: threads of the synaptic event loops (>= 1);
+        ``"cpp_standalone"``: Brian2's OpenMP threads (0: off).
+    profile : bool
+        Compile Brian2's per-code-object timers in (:meth:`profiling_info`).
+    """
+
+    def __init__(self, device_name: str, directory: str, threads: int, profile: bool = False):
+        if device_name not in COMPILED_DEVICES:
+            raise ValueError(f"device: unknown compiled device {device_name!r}; use one of "
+                             f"{tuple(COMPILED_DEVICES)}")
+        self.device_name = device_name
+        self.directory = directory
+        self.threads = threads
+        self.profile = bool(profile)
+        self.results_name = f"results_{os.getpid()}_{id(self):x}"
+        self.build_s = 0.0
+        self._active = False
+
+    def build(self, make_network, duration, finalize=None, key: str = ""):
+        """Create the network with ``make_network()``, compile it (once) and keep it.
+
+        Parameters
+        ----------
+        make_network : callable
+            Returns the Brian2 objects; must include the Network as ``"net"``.
+        duration : Quantity
+            Simulated time of every run.
+        finalize : callable, optional
+            Called with the objects after ``run`` is recorded (e.g. code that
+            runs after every chunk).
+        key : str
+            Written into the marker file of a finished compilation.
+        """
+        from brian2 import device, set_device
+        from brian2.utils.filelock import FileLock
+
+        start = time.perf_counter()
+        os.makedirs(os.path.dirname(self.directory) or ".", exist_ok=True)
+        brian2.prefs.devices.cpp_standalone.openmp_threads = (
+            self.threads if self.device_name == "cpp_standalone" else 0)
+        set_device(COMPILED_DEVICES[self.device_name], directory=self.directory,
+                   build_on_run=False, with_output=False)
+        self._active = True
+        if self.device_name == "standalone":
+            device.set_synapse_threads(self.threads)
+        # The compiled generator always starts from seed 0.
+        brian2.seed(0)
+        objs = make_network()
+        objs["net"].run(duration, profile=self.profile)
+        if finalize is not None:
+            finalize(objs)
+        # Brian2 writes the clock initialisations of main.cpp in a different
+        # order in every process; recompiling a finished build would relink the
+        # binary under other processes' feet. Compile once, marked by a file.
+        marker = os.path.join(self.directory, "brian_edff_build_complete")
+        with FileLock(self.directory + ".lock"):
+            compiled = os.path.exists(marker)
+            device.build(directory=self.directory, compile=not compiled, run=False,
+                         with_output=False, clean=False)
+            if not compiled:
+                with open(marker, "w") as handle:
+                    handle.write(key + "\n")
+        self.build_s = time.perf_counter() - start
+        return objs
+
+    def run(self, run_args: dict) -> float:
+        """Run the compiled binary once with ``run_args``; seconds it took."""
+        from brian2 import device
+
+        arg_strings, files = self._write_run_args(run_args)
+        try:
+            start = time.perf_counter()
+            device.run(results_directory=self.results_name, run_args=arg_strings,
+                       with_output=False)
+            return time.perf_counter() - start
+        finally:
+            for path in files:
+                if os.path.exists(path):
+                    os.remove(path)
+
+    def _write_run_args(self, run_args: dict):
+        """Command-line arguments for ``device.run``; arrays go to files of our own.
+
+        Brian2 names run_args files by their content and shares them between
+        processes; we write uniquely named files instead and delete them after
+        the run, so that concurrent runs of one build never remove each
+        other's inputs.
+        """
+        from brian2 import device
+
+        folder = os.path.join(device.project_dir, "static_arrays")
+        strings, files = [], []
+        for key, value in run_args.items():
+            if isinstance(key, TimedArray):
+                name, dtype, scalar = f"{key.name}.values", key.values.dtype, False
+            else:
+                name, dtype = f"{key.group_name}.{key.name}", key.dtype
+                scalar = key.variable.scalar
+            array = np.asarray(value, dtype=dtype)
+            if scalar or array.size == 1:
+                strings.append(f"{name}={array.item()!r}")
+                continue
+            path = os.path.join(folder, f"run_{self.results_name}_{name}.dat")
+            array.tofile(path)
+            files.append(path)
+            strings.append(f"{name}={os.path.join('static_arrays', os.path.basename(path))}")
+        return strings, files
+
+    def close(self) -> None:
+        """Delete this instance's results and release the device."""
+        if not self._active:
+            return
+        from brian2 import device, set_device
+
+        shutil.rmtree(os.path.join(self.directory, self.results_name), ignore_errors=True)
+        device.reinit()
+        device.activate()
+        set_device("runtime")
+        self._active = False
+
+    def profiling_info(self) -> list:
+        """``[(code object, seconds), ...]`` of the last run, longest first."""
+        if not self.profile:
+            raise ValueError("profiling_info: build with profile=True")
+        path = os.path.join(self.directory, self.results_name, "profiling_info.txt")
+        rows = []
+        with open(path) as handle:
+            for line in handle:
+                name, seconds = line.split()
+                rows.append((name, float(seconds)))
+        return sorted(rows, key=lambda row: row[1], reverse=True)
+
+    def delete(self) -> None:
+        """Remove the compiled project from disk."""
+        if os.path.isdir(self.directory):
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def templates_digest() -> str:
+    """Hash of the device's templates (part of every build cache key)."""
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+    digest = hashlib.sha1()
+    for name in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, name), "rb") as handle:
+            digest.update(name.encode() + handle.read())
+    return digest.hexdigest()[:16]

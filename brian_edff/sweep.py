@@ -6,9 +6,10 @@ of values for any parameters (names as in ``config.json``)::
     {"params": "fast", "dataset": "digits", "mode": "supervised", "epochs": 1,
      "grid": {"tau_m": ["50 ms", "100 ms"], "theta_g1": [8, 10, 12]}}
 
-Optional keys: ``"plasticity"`` (true/false), ``"device"`` ("standalone" or
-"runtime"), ``"codegen_target"`` ("numpy" or "cython", runtime device only),
-``"n_train"`` / ``"n_test"`` (use the first images only).
+Optional keys: ``"plasticity"`` (true/false), ``"device"`` ("standalone",
+"cpp_standalone" or "runtime"; every run is single-threaded, one per core),
+``"codegen_target"`` ("numpy" or "cython", runtime device only), ``"n_train"`` /
+``"n_test"`` (use the first images only).
 
 Every point x seed is an ordinary run directory ``SWEEP_DIR/runs/<name>``.
 Runs go to a ``dask.distributed`` cluster: a local one (one single-threaded
@@ -88,8 +89,8 @@ def load_grid(path: str) -> dict:
         raise GridError(f"{path}: mode: unknown mode {spec['mode']!r}")
     if not isinstance(spec["epochs"], int) or spec["epochs"] < 1:
         raise GridError(f"{path}: epochs: must be a positive integer")
-    if spec["device"] not in ("standalone", "runtime"):
-        raise GridError(f"{path}: device: must be standalone or runtime")
+    if spec["device"] not in ("standalone", "cpp_standalone", "runtime"):
+        raise GridError(f"{path}: device: must be standalone, cpp_standalone or runtime")
     try:
         base = load_params(spec["params"])
     except ParamsError as err:
@@ -155,7 +156,9 @@ def run_point(point: dict, spec: dict, sweep_dir: str) -> dict:
             shutil.rmtree(run_dir)
         metrics = train(dataset, params, run_dir, mode=spec["mode"], epochs=spec["epochs"],
                         seed=point["seed"], plasticity=spec["plasticity"],
-                        device=spec["device"], progress=False)
+                        device=spec["device"], progress=False,
+                        # one run per core: the runs, not the threads, fill the cores
+                        threads=1 if spec["device"] == "standalone" else None)
         row.update({k: metrics["test"].get(k) for k in METRICS})
         row["train_wall_s"] = metrics["train_wall_s"]
     except Exception as err:  # noqa: BLE001 (a failed run must not stop the sweep)

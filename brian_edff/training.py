@@ -200,7 +200,7 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
           epochs: int | None = None, seed: int = 0, plasticity: bool = True,
           device: str = "standalone", progress: bool = True, resume: bool = False,
           evaluate: bool = True, circuit: Circuit | None = None,
-          threads: int = 0) -> dict:
+          threads: int | None = None) -> dict:
     """Train the circuit, evaluate it, and write a complete run directory.
 
     Parameters
@@ -220,8 +220,8 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
     plasticity : bool
         ``False``: hidden (CSDP) synapses frozen at their initial values, heads
         still learn -- the control every results table needs.
-    device : {"standalone", "runtime"}
-        Brian2 device.
+    device : {"standalone", "cpp_standalone", "runtime"}
+        Brian2 device (:mod:`brian_edff.circuit`).
     progress : bool
         Show progress bars.
     resume : bool
@@ -230,8 +230,8 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
         Score the test set at the end.
     circuit : Circuit, optional
         A compiled circuit to reuse (same shape).
-    threads : int
-        OpenMP threads of the standalone build (0: off).
+    threads : int, optional
+        Threads of the compiled device (see :class:`~brian_edff.circuit.Circuit`).
 
     Returns
     -------

@@ -7,15 +7,20 @@ circuit: 16 inputs, z1 = 8, z2 = 6, 10 labels, T = 12. Rows 0-1 are positive
 windows, rows 2-3 negative windows. The author runs the four rows as one
 batch with Adam; we run each row as its own window, inject the recorded
 weights before every step and compare states (and raw updates) row by row.
+
+The same comparisons run twice: on Brian2's runtime device (one ``run`` per
+step, states read in between) and on brian_edff's compiled device (all rows
+in one build, weights injected between runs, states recorded by monitors at
+the end of every step; two threads for the synaptic event loops).
 """
 
 import os
 
 import numpy as np
 import pytest
-from brian2 import ms, prefs
+from brian2 import StateMonitor, ms, prefs
 
-from brian_edff.circuit import Circuit
+from brian_edff.circuit import PROJECTIONS, Circuit
 from brian_edff.params import Params
 from brian_edff.stimuli import readout_plan
 
@@ -115,12 +120,124 @@ def run_row(golden, row, params):
 
 
 def _proj(name):
-    from brian_edff.circuit import PROJECTIONS
     return next(p for p in PROJECTIONS if p.name == name)
 
 
+#: States recorded at the end of every step on the compiled device:
+#: (record key, population, variable).
+RECORDED = (("z1_v", "z1", "v"), ("z1_s", "z1", "s"), ("z1_thr", "z1", "theta"),
+            ("z2_v", "z2", "v"), ("z2_thr", "z2", "theta"), ("tr1", "z1", "tr"),
+            ("tr2", "z2", "tr"), ("d1", "z1", "d"), ("d2", "z2", "d"), ("zy_v", "zy", "v"),
+            ("zy_thr", "zy", "theta"), ("tr3", "zy", "tr"), ("ey", "zy", "err"),
+            ("zR_v", "zR", "v"), ("zR_s", "zR", "s"), ("tr0", "zR", "tr"),
+            ("eR", "zR", "err"), ("zy_count", "zy", "count"), ("zR_tr_sum", "zR", "tr_sum"))
+
+
+def run_rows_compiled(golden, passes, directory):
+    """Every row once per parameter set of ``passes``, in one compiled build.
+
+    The windows run back to back (row 0..3 of the first pass, then of the
+    next); before every step the author's weights are assigned, as in
+    :func:`run_row`; monitors record the states at the end of every step.
+    Returns one list of rows (records as :func:`run_row`'s) per pass.
+    """
+    from brian2 import device, set_device
+
+    from brian_edff.device import DEVICE_NAME
+
+    prefs.devices.cpp_standalone.openmp_threads = 0
+    set_device(DEVICE_NAME, directory=directory, build_on_run=False, with_output=False)
+    try:
+        device.set_synapse_threads(2)
+        n_rows, T = 4, passes[0].T
+        labels = np.tile(golden["Y_rows"].argmax(axis=1), len(passes))
+        contrast = np.tile(golden["contrast"].astype(float), len(passes))
+        plan = readout_plan(np.tile(golden["X_rows"], (len(passes), 1)),
+                            np.random.default_rng(0))
+        plan.context_label[:] = labels
+        plan.target_label[:] = labels
+        plan.y_target[:] = contrast
+        plan.csdp_on[:] = 1.0
+        plan.classifier_on[:] = contrast
+        plan.recon_on[:] = contrast
+        circuit = Circuit(passes[0], n_input=16, n_windows=plan.n_windows, device="runtime",
+                          weight_dtype="float64")
+        objs = circuit.build_network(plan)
+        pops, syn, net = objs["pops"], objs["synapses"], objs["net"]
+        monitors = {}
+        for key, pop, var in RECORDED:
+            monitors[key] = StateMonitor(pops[pop], var, record=True, when="end", order=100,
+                                         name=f"golden_{key}")
+        for layer in ("z1", "z2"):
+            monitors[f"G_{layer}"] = StateMonitor(objs["summaries"][layer], "G", record=True,
+                                                  when="end", order=100,
+                                                  name=f"golden_G_{layer}")
+        for proj in syn:
+            monitors[f"w_{proj}"] = StateMonitor(syn[proj], "w", record=True, when="end",
+                                                 order=100, name=f"golden_w_{proj}")
+        net.add(*monitors.values())
+        for name, key in (("z1", "thr0_z1"), ("z2", "thr0_z2"), ("zy", "thr0_zy"),
+                          ("zR", "thr0_zR")):
+            pops[name].theta_base = golden[key]
+        injected = []
+        for params in passes:
+            circuit.params = params
+            circuit.apply_constants(objs)
+            for _row in range(n_rows):
+                for step in range(1, T + 1):
+                    before = weights_at(golden, step + 1) | {
+                        "R1": weights_at(golden, step)["R1"]}
+                    for proj in syn:
+                        syn[proj].w = circuit.dense_to_vector(_proj(proj), before[proj])
+                    injected.append(before)
+                    net.run(params.dt)
+        device.build(directory=directory, compile=True, run=True, with_output=False)
+        traces = {key: np.asarray(getattr(mon, var)).T
+                  for (key, _pop, var), mon in zip(RECORDED, monitors.values())}
+        traces["G1"] = np.asarray(monitors["G_z1"].G)[0]
+        traces["G2"] = np.asarray(monitors["G_z2"].G)[0]
+        weights = {proj: np.asarray(monitors[f"w_{proj}"].w).T for proj in syn}
+    finally:
+        device.reinit()
+        device.activate()
+        set_device("runtime")
+    out = []
+    for k in range(len(passes)):
+        rows = []
+        for row in range(n_rows):
+            steps = slice((k * n_rows + row) * T, (k * n_rows + row + 1) * T)
+            record = {key: traces[key][steps] for key in traces
+                      if key not in ("zy_count", "zR_tr_sum")}
+            record["dW"] = {proj: np.array([
+                circuit.vector_to_dense(_proj(proj), weights[proj][n], dtype=float)
+                - injected[n][proj] for n in range(steps.start, steps.stop)]) for proj in syn}
+            record["y_count"] = traces["zy_count"][steps.stop - 1]
+            record["s0_mu"] = traces["zR_tr_sum"][steps.stop - 1] / (T + 1)
+            rows.append(record)
+        out.append(rows)
+    return out
+
+
+#: Learning rates of the update tests: small, so that learning within a step
+#: barely moves the states the comparison holds fixed.
+ETA = 1e-3
+
+
+def learning_params():
+    return golden_params(eta=ETA, eta_head=ETA, w_bound=1e6)
+
+
 @pytest.fixture(scope="module")
-def state_rows(golden):
+def compiled_rows(golden, tmp_path_factory):
+    """State rows and learning rows from one build on brian_edff's device."""
+    directory = str(tmp_path_factory.mktemp("golden_build"))
+    return run_rows_compiled(golden, [golden_params(), learning_params()], directory)
+
+
+@pytest.fixture(scope="module", params=["runtime", "standalone"])
+def state_rows(golden, request):
+    if request.param == "standalone":
+        return request.getfixturevalue("compiled_rows")[0]
     return [run_row(golden, row, golden_params()) for row in range(4)]
 
 
@@ -153,16 +270,12 @@ def test_head_errors_match_author(golden, state_rows):
         np.testing.assert_allclose(ours["eR"] / 2, golden["eR"][:, row], atol=2e-5)
 
 
-#: Learning rates of the update tests: small, so that learning within a step
-#: barely moves the states the comparison holds fixed.
-ETA = 1e-3
-
-
-@pytest.fixture(scope="module")
-def learning_rows(golden):
+@pytest.fixture(scope="module", params=["runtime", "standalone"])
+def learning_rows(golden, request):
     """All four rows with CSDP and both heads learning (they touch disjoint weights)."""
-    params = golden_params(eta=ETA, eta_head=ETA, w_bound=1e6)
-    return [run_row(golden, row, params) for row in range(4)]
+    if request.param == "standalone":
+        return request.getfixturevalue("compiled_rows")[1]
+    return [run_row(golden, row, learning_params()) for row in range(4)]
 
 
 def test_csdp_updates_match_author(golden, learning_rows):

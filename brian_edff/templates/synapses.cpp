@@ -4,8 +4,9 @@ brian_edff: the synaptic event loop of a pathway.
 The statements (`vector_code`) are Brian2's, generated from the model's
 strings; only the loop around them differs from cpp_standalone's template.
 A direct pathway (zero delay, see synapses_classes.cpp) walks the rows of
-this step's spiking source neurons: contiguous rows as index ranges, other
-rows through their list of synapses, in the order Brian2's spike queue
+this step's spiking source neurons: all-to-all rows as index ranges with
+arithmetic target indices, other contiguous rows as index ranges, the rest
+through their list of synapses, in the order Brian2's spike queue
 would deliver them. `edff_thread_safe` (set by the device) says that the
 statements write only synaptic and target variables and draw no random
 numbers; then, with `edff_threads` > 1 (the device's `synapse_threads`),
@@ -25,6 +26,11 @@ Pathways with delays use Brian2's spike queue, as cpp_standalone does.
 {% endfor %}
 {% set _targets = '_synaptic_post' if pathway.prepost == 'pre' else '_synaptic_pre' %}
 {% set _split = edff_thread_safe and edff_threads > 1 and not openmp_pragma('with_openmp') %}
+{# All-to-all rows: the target index is arithmetic, not loaded (see
+   SynapticPathway::prepare_targets), so the compiler sees contiguous
+   target variables and can vectorise the row. #}
+{% set _target_load = get_array_name(variables[_targets]) + '[_idx]' %}
+{% set _dense_code = vector_code | autoindent | replace(_target_load, '((int32_t)((int64_t)_idx + _dense_offset))') %}
 
 {% block extra_headers %}
 {{ super() }}
@@ -36,7 +42,16 @@ Pathways with delays use Brian2's spike queue, as cpp_standalone does.
 {# The statements over one row's positions _first .. _last - 1 (a block
    variable, not a macro: Brian2 renders every macro of a template). #}
 {% set _row_loop %}
-if (_pathway.contiguous)
+if (_pathway.dense_rows)
+{
+    const int64_t _dense_offset = (int64_t)_pathway.target_offset - (int64_t)_pathway.row_start[_row];
+    for (size_t _idx = _first; _idx < _last; _idx++)
+    {
+        const size_t _vectorisation_idx = _idx;
+        {{_dense_code}}
+    }
+}
+else if (_pathway.contiguous)
 {
     for (size_t _idx = _first; _idx < _last; _idx++)
     {
@@ -67,16 +82,14 @@ for (int _event = 0; _event < _n_events; _event++)
 {% endset %}
 
 {% block before_code %}
-    {% if _split %}
     {# USES_VARIABLES { _synaptic_pre, _synaptic_post } #}
     {
         std::vector<int32_t> &_targets = {{get_array_name(variables[_targets], access_data=False)}};
-        {{pathway.name}}.prepare_split(_targets.empty() ? 0 : &(_targets[0]),
-                                       {{pathway.target.start}},
-                                       {{pathway.target.stop - pathway.target.start}},
-                                       {{edff_threads}});
+        {{pathway.name}}.prepare_targets(_targets.empty() ? 0 : &(_targets[0]),
+                                         {{pathway.target.start}},
+                                         {{pathway.target.stop - pathway.target.start}},
+                                         {{edff_threads if _split else 1}});
     }
-    {% endif %}
 {% endblock %}
 
 {% block maincode %}

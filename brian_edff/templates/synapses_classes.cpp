@@ -37,6 +37,8 @@ public:
 	// brian_edff: direct delivery (see the template's header)
 	int spikes_start, spikes_stop;
 	bool direct, contiguous, split_by_target;
+	bool dense_rows;                    // row k targets target_offset + 0, 1, 2 ... in order
+	int32_t target_offset;
 	int split_threads;                  // threads the rows are split for
 	std::vector<size_t> row_start;      // n_rows + 1 positions
 	std::vector<int32_t> row_synapses;  // synapse at each position (if not contiguous)
@@ -46,7 +48,8 @@ public:
 
 	SynapticPathway(std::vector<int> &_sources, int _spikes_start, int _spikes_stop)
 		: sources(_sources), spikes_start(_spikes_start), spikes_stop(_spikes_stop),
-		  direct(false), contiguous(false), split_by_target(false), split_threads(1),
+		  direct(false), contiguous(false), split_by_target(false), dense_rows(false),
+		  target_offset(0), split_threads(1),
 		  events(0), n_events(0)
 	{
 	   _nb_threads = {{ openmp_pragma('get_num_threads') }};
@@ -134,6 +137,7 @@ public:
                 break;
             }
         split_by_target = false;
+        dense_rows = false;
         if (direct)
             make_rows(sources, n_synapses);
     }
@@ -160,6 +164,30 @@ public:
 			for (int _i = 0; _i < n_synapses; _i++)
 				row_synapses[fill[sources[_i] - spikes_start]++] = _i;
 		}
+	}
+
+	// Where rows are stored contiguously and each targets every neuron of the
+	// target range in order (all-to-all), the target of a synapse is
+	// arithmetic: target_offset + (synapse - row start). Then cut the rows for
+	// n_threads threads (prepare_split).
+	void prepare_targets(const int32_t *targets, int target_start, int n_targets, int n_threads)
+	{
+		dense_rows = false;
+		if (!direct)
+			return;
+		target_offset = target_start;
+		dense_rows = contiguous;
+		const size_t n_rows = row_start.size() - 1;
+		for (size_t _row = 0; _row < n_rows && dense_rows; _row++)
+		{
+			const size_t first = row_start[_row], last = row_start[_row + 1];
+			if (last != first && last - first != (size_t)n_targets)
+				dense_rows = false;
+			for (size_t _p = first; _p < last && dense_rows; _p++)
+				if (targets[_p] != target_start + (int32_t)(_p - first))
+					dense_rows = false;
+		}
+		prepare_split(targets, target_start, n_targets, n_threads);
 	}
 
 	// Cut every row at the target boundaries of n_threads threads; only where

@@ -1,0 +1,70 @@
+"""A network that exercises what brian_edff's circuit does not (tests/test_device.py).
+
+Run as ``python generic_network.py DEVICE THREADS BUILD_DIR OUT.npz``: builds the
+network on ``DEVICE`` (``cpp_standalone`` or ``edff_standalone`` with
+``THREADS`` synapse threads), runs it and saves spikes, voltages and every
+weight. Each run is a process of its own, as Brian2 builds one standalone
+project per process.
+"""
+
+import sys
+
+import numpy as np
+from brian2 import (
+    Network,
+    NeuronGroup,
+    SpikeMonitor,
+    Synapses,
+    device,
+    ms,
+    seed,
+    set_device,
+)
+
+import brian_edff.device  # noqa: F401  (registers edff_standalone)
+
+
+def build_and_run(device_name, threads, directory):
+    set_device(device_name, directory=directory, build_on_run=False, with_output=False)
+    if device_name == "edff_standalone":
+        device.set_synapse_threads(threads)
+    seed(1)
+    rng = np.random.RandomState(3)
+    source = NeuronGroup(50, "x : 1", threshold="rand() < 0.3", reset="", name="P")
+    target = NeuronGroup(40, "dv/dt = -v / (10*ms) : 1\nx : 1", threshold="v > 1",
+                         reset="v = 0", method="exact", name="G")
+    target.x = "i * 0.01"
+    synapses = {}
+
+    def connect(name, pre, post, on_pre, connection, **kwds):
+        syn = Synapses(pre, post, "w : 1", on_pre=on_pre, name=name, **kwds)
+        syn.connect(**connection)
+        syn.w = "rand() * 0.02"
+        synapses[name] = syn
+
+    connect("sparse", source, target, "v_post += w", {"p": 0.5})
+    connect("subgroups", source[10:30], target[5:25], "v_post += w\nw += 0.01 * x_post", {})
+    connect("delayed", source, target, "v_post += w", {"p": 0.2}, delay=1 * ms)
+    connect("unsorted", source, target, "v_post += w\nw = clip(w + 0.001 * v_post, -1, 1)",
+            {"i": rng.randint(0, 50, 300), "j": rng.randint(0, 40, 300)})
+    connect("pre_writes", source, target, "x_pre += w\nv_post += 0.1 * w", {"p": 0.3})
+    connect("multapses", source, target, "v_post += w", {"p": 0.2, "n": 2})
+    connect("on_post", source, target, "v_post += w", {"p": 0.4},
+            on_post="w = clip(w - 0.01, 0, 1)")
+    connect("random", source, target, "w += 0.001 * randn()\nv_post += w", {"p": 0.3})
+    connect("recurrent", target, target, "v_post += w", {"condition": "i != j"})
+    connect("dense_post_writes", source, target, "v_post += w\nx_post += 0.1 * w", {})
+    monitor = SpikeMonitor(target)
+    net = Network(source, target, monitor, *synapses.values())
+    net.run(100 * ms)
+    device.build(directory=directory, compile=True, run=True, with_output=False)
+    out = {"spikes_i": np.asarray(monitor.i[:]), "spikes_t": np.asarray(monitor.t[:]),
+           "v": np.asarray(target.v[:]), "x_source": np.asarray(source.x[:]),
+           "x_target": np.asarray(target.x[:])}
+    out.update({name: np.asarray(syn.w[:]) for name, syn in synapses.items()})
+    return out
+
+
+if __name__ == "__main__":
+    name, threads, directory, path = sys.argv[1:5]
+    np.savez(path, **build_and_run(name, int(threads), directory))

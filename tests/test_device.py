@@ -1,0 +1,163 @@
+"""brian_edff's device (``edff_standalone``) against Brian2's ``cpp_standalone``.
+
+The device replaces only the loop around Brian2's generated synapse
+statements, so it must compute exactly what ``cpp_standalone`` computes: the
+same spikes and, with float64 weights, bit-identical weights and readouts,
+for one thread and for two (threads own disjoint targets and keep every
+sum's order). It must also equal the independent NumPy reference, run a
+model edit, and handle what the circuit does not use (subgroups, unsorted or
+sparse connectivity, several synapses per pair, writes to presynaptic
+variables, delays, ``on_post``, random numbers in statements).
+
+Every test compiles standalone projects (about half a minute each here; the
+builds of one shape are cached between tests).
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from test_circuit import N_INPUT, TOLERANCE, run_reference, small_params, three_windows
+
+from brian_edff import models
+from brian_edff.circuit import PROJECTIONS, Circuit
+from brian_edff.device import thread_safe_by_target
+from brian_edff.stimuli import WindowPlan
+from brian_edff.training import initial_state
+
+pytestmark = pytest.mark.standalone
+
+
+def random_plan(n_windows, seed):
+    """Training-like windows with grey pixels (random Bernoulli input)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 4, n_windows)
+    positive = np.arange(n_windows) % 2 == 0
+    wrong = (labels + 1 + rng.integers(0, 3, n_windows)) % 4
+    return WindowPlan(pixels=rng.random((n_windows, N_INPUT)),
+                      phase=rng.random((n_windows, N_INPUT)),
+                      context_label=np.where(positive, labels, wrong),
+                      target_label=np.where(positive, labels, -1),
+                      y_target=positive.astype(float), csdp_on=np.ones(n_windows),
+                      classifier_on=positive.astype(float), recon_on=positive.astype(float),
+                      image=np.arange(n_windows), kind=np.where(positive, 1, 2))
+
+
+def run_chunks(device, threads, n_chunks=2):
+    """Two chunks of learning windows, weights handed over; all readouts."""
+    params = small_params(w_decay=0.02)
+    state = initial_state(params, N_INPUT, seed=7)
+    circuit = Circuit(params, N_INPUT, 3, device=device, threads=threads,
+                      weight_dtype="float64", record_spikes=True)
+    results, weights = [], state.weights
+    try:
+        for chunk in range(n_chunks):
+            result = circuit.run(random_plan(3, seed=chunk), weights, state.theta_base)
+            weights = result.weights
+            results.append(result)
+    finally:
+        circuit.close()
+    return state, results
+
+
+@pytest.fixture(scope="module")
+def plain_run():
+    return run_chunks("cpp_standalone", 0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_device_equals_cpp_standalone(plain_run, threads):
+    state, plain = plain_run
+    _, ours = run_chunks("standalone", threads)
+    assert sum(r.counts["z1"].sum() for r in plain) > 0, "the circuit must spike"
+    for mine, theirs in zip(ours, plain):
+        for proj in PROJECTIONS:
+            np.testing.assert_array_equal(mine.weights[proj.name], theirs.weights[proj.name],
+                                          err_msg=proj.name)
+        for name in ("z1", "z2", "zy"):
+            np.testing.assert_array_equal(mine.counts[name], theirs.counts[name])
+        np.testing.assert_array_equal(mine.goodness, theirs.goodness)
+        np.testing.assert_array_equal(mine.recon, theirs.recon)
+        np.testing.assert_array_equal(mine.goodness_steps, theirs.goodness_steps)
+        for name, (i, t) in theirs.spikes.items():
+            np.testing.assert_array_equal(mine.spikes[name][0], i, err_msg=name)
+            np.testing.assert_array_equal(mine.spikes[name][1], t, err_msg=name)
+    moved = max(np.abs(plain[-1].weights[p.name] - state.weights[p.name]).max()
+                for p in PROJECTIONS)
+    assert moved > 0, "the weights must learn for the comparison to mean anything"
+
+
+def test_device_equals_numpy_reference():
+    """Fixed input spikes, every rule on: the device agrees with the NumPy reference."""
+    params = small_params()
+    state = initial_state(params, N_INPUT, seed=5)
+    plan = three_windows()
+    ref, _, windows = run_reference(params, state, plan)
+    circuit = Circuit(params, N_INPUT, plan.n_windows, device="standalone",
+                      weight_dtype="float64")
+    try:
+        result = circuit.run(plan, state.weights, state.theta_base)
+    finally:
+        circuit.close()
+    for proj in PROJECTIONS:
+        np.testing.assert_allclose(result.weights[proj.name], ref.W[proj.name],
+                                   atol=TOLERANCE["float64"]["weight"], err_msg=proj.name)
+    for k, window in enumerate(windows):
+        for name in ("z1", "z2", "zy"):
+            np.testing.assert_array_equal(result.counts[name][k], window["counts"][name])
+        np.testing.assert_allclose(result.goodness[k], window["goodness"], atol=1e-9)
+    assert result.counts["z1"].sum() > 0
+
+
+def test_model_edit_builds_and_runs(monkeypatch):
+    """The adaptation example of models.py runs on the device and lowers the rates."""
+    params = small_params(eta=0.0, w_decay=0.0, eta_head=0.0)
+    state = initial_state(params, N_INPUT, seed=5)
+    plan = three_windows()
+    plain = Circuit(params, N_INPUT, 3, device="runtime").run(
+        plan, state.weights, state.theta_base)
+    monkeypatch.setattr(models, "LIF_EQS", models.LIF_EQS.replace(
+        "j = R_exc", "j = -a + R_exc") + "da/dt = -a / tau_a : 1\n")
+    monkeypatch.setattr(models, "LIF_RESET", models.LIF_RESET + "\na += b_a")
+    from brian2 import ms
+    circuit = Circuit(params, N_INPUT, 3, device="standalone",
+                      extra_namespace={"tau_a": 50 * ms, "b_a": 0.5})
+    try:
+        adapted = circuit.run(plan, state.weights, state.theta_base)
+    finally:
+        circuit.close()
+    assert 0 < adapted.counts["z1"].sum() < plain.counts["z1"].sum()
+
+
+def test_thread_safety_analysis():
+    """Statements are split by target only when that cannot change a result."""
+    idx = {"w": "_idx", "v_post": "_postsynaptic_idx", "x_pre": "_presynaptic_idx",
+           "c": "0"}
+    post = "_postsynaptic_idx"
+    assert thread_safe_by_target({None: "v_post += w\nw = clip(w - v_post, 0, 1)"}, idx, post)
+    assert not thread_safe_by_target({None: "x_pre += w"}, idx, post)
+    assert not thread_safe_by_target({None: "c += w"}, idx, post)
+    assert not thread_safe_by_target({None: "w += 0.1 * randn()"}, idx, post)
+    # A postsynaptic pathway owns presynaptic targets.
+    assert thread_safe_by_target({None: "x_pre += w"}, idx, "_presynaptic_idx")
+
+
+GENERIC_NETWORK = os.path.join(os.path.dirname(__file__), "generic_network.py")
+
+
+def test_generic_network_equals_cpp_standalone(tmp_path):
+    """Subgroups, sparse/unsorted synapses, pre writes, delays, on_post, randn."""
+    outputs = {}
+    for device, threads in (("cpp_standalone", 0), ("edff_standalone", 2)):
+        out = tmp_path / f"{device}.npz"
+        subprocess.run([sys.executable, GENERIC_NETWORK, device, str(threads),
+                        str(tmp_path / device), str(out)], check=True, capture_output=True)
+        with np.load(out) as data:
+            outputs[device] = {k: data[k] for k in data.files}
+    plain, ours = outputs["cpp_standalone"], outputs["edff_standalone"]
+    assert len(plain["spikes_i"]) > 100
+    assert set(plain) == set(ours)
+    for key in plain:
+        np.testing.assert_array_equal(ours[key], plain[key], err_msg=key)
