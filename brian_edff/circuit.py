@@ -257,7 +257,8 @@ class Circuit:
         shape = (self.device, self.n_input, p.n_hidden1, p.n_hidden2, p.n_labels, p.T,
                  float(p.dt), self.n_windows, self.record_spikes, self.threads, self.profile,
                  self.weight_dtype, self.lazy_decay)
-        parts = [brian2.__version__, templates_digest(), repr(shape),
+        templates = templates_digest() if self.device == "standalone" else ""
+        parts = [brian2.__version__, templates, repr(shape),
                  repr(sorted(self.extra_namespace.items()))]
         parts += [f"{k}={getattr(models, k)!r}" for k in sorted(dir(models))
                   if k.isupper()]

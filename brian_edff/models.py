@@ -41,7 +41,7 @@ Add a variable ``a`` that jumps on every spike and relaxes with ``tau_a``::
     LIF_EQS = LIF_EQS.replace("j = R_exc", "j = -a + R_exc") + '''
     da/dt = -a / tau_a : 1
     '''
-    LIF_RESET += "; a += b_a"
+    LIF_RESET += "\na += b_a"
 
 and give ``tau_a``, ``b_a`` in the layer's namespace (``extra_namespace``
 of :class:`brian_edff.circuit.Circuit`).

@@ -29,8 +29,9 @@ Pathways with delays use Brian2's spike queue, as cpp_standalone does.
 {# All-to-all rows: the target index is arithmetic, not loaded (see
    SynapticPathway::prepare_targets), so the compiler sees contiguous
    target variables and can vectorise the row. #}
-{% set _target_load = get_array_name(variables[_targets]) + '[_idx]' %}
-{% set _dense_code = vector_code | autoindent | replace(_target_load, '((int32_t)((int64_t)_idx + _dense_offset))') %}
+{% set _target_index = '_postsynaptic_idx' if pathway.prepost == 'pre' else '_presynaptic_idx' %}
+{% set _target_load = 'const int32_t ' + _target_index + ' = ' + get_array_name(variables[_targets]) + '[_idx];' %}
+{% set _dense_code = vector_code | autoindent | replace(_target_load, 'const size_t ' + _target_index + ' = _idx + _dense_shift;') %}
 
 {% block extra_headers %}
 {{ super() }}
@@ -44,7 +45,9 @@ Pathways with delays use Brian2's spike queue, as cpp_standalone does.
 {% set _row_loop %}
 if (_pathway.dense_rows)
 {
-    const int64_t _dense_offset = (int64_t)_pathway.target_offset - (int64_t)_pathway.row_start[_row];
+    // target = target_offset + (synapse - row start), in wrap-around size_t
+    // arithmetic: an affine index the compiler vectorises
+    const size_t _dense_shift = (size_t)_pathway.target_offset - _pathway.row_start[_row];
     for (size_t _idx = _first; _idx < _last; _idx++)
     {
         const size_t _vectorisation_idx = _idx;
