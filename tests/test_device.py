@@ -9,8 +9,10 @@ model edit, and handle what the circuit does not use (subgroups, unsorted or
 sparse connectivity, several synapses per pair, writes to presynaptic
 variables, delays, ``on_post``, random numbers in statements).
 
-Every test compiles standalone projects (about half a minute each here; the
-builds of one shape are cached between tests).
+Every test compiles standalone projects (about a minute each on 2 cores; the
+builds of one shape are cached between tests). The default suite builds
+twice (cpp_standalone, and the device with two threads); the one-thread,
+model-edit and generic-network tests are marked slow (``pytest -m slow``).
 """
 
 import os
@@ -67,7 +69,7 @@ def plain_run():
     return run_chunks("cpp_standalone", 0)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("threads", [pytest.param(1, marks=pytest.mark.slow), 2])
 def test_device_equals_cpp_standalone(plain_run, threads):
     state, plain = plain_run
     _, ours = run_chunks("standalone", threads)
@@ -95,8 +97,10 @@ def test_device_equals_numpy_reference():
     state = initial_state(params, N_INPUT, seed=5)
     plan = three_windows()
     ref, _, windows = run_reference(params, state, plan)
-    circuit = Circuit(params, N_INPUT, plan.n_windows, device="standalone",
-                      weight_dtype="float64")
+    # The build of test_device_equals_cpp_standalone[2] (constants are run
+    # arguments, so other parameter values need no new build).
+    circuit = Circuit(params, N_INPUT, plan.n_windows, device="standalone", threads=2,
+                      weight_dtype="float64", record_spikes=True)
     try:
         result = circuit.run(plan, state.weights, state.theta_base)
     finally:
@@ -111,6 +115,7 @@ def test_device_equals_numpy_reference():
     assert result.counts["z1"].sum() > 0
 
 
+@pytest.mark.slow
 def test_model_edit_builds_and_runs(monkeypatch):
     """The adaptation example of models.py runs on the device and lowers the rates."""
     params = small_params(eta=0.0, w_decay=0.0, eta_head=0.0)
@@ -147,6 +152,7 @@ def test_thread_safety_analysis():
 GENERIC_NETWORK = os.path.join(os.path.dirname(__file__), "generic_network.py")
 
 
+@pytest.mark.slow
 def test_generic_network_equals_cpp_standalone(tmp_path):
     """Subgroups, sparse/unsorted synapses, pre writes, delays, on_post, randn."""
     outputs = {}

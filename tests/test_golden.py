@@ -11,7 +11,8 @@ weights before every step and compare states (and raw updates) row by row.
 The same comparisons run twice: on Brian2's runtime device (one ``run`` per
 step, states read in between) and on brian_edff's compiled device (all rows
 in one build, weights injected between runs, states recorded by monitors at
-the end of every step; two threads for the synaptic event loops).
+the end of every step; two threads for the synaptic event loops; marked slow,
+run with ``pytest -m slow``).
 """
 
 import os
@@ -223,6 +224,10 @@ def run_rows_compiled(golden, passes, directory):
 ETA = 1e-3
 
 
+#: The compiled device's fixture parameter: one build of its own (slow).
+ON_DEVICE = pytest.param("standalone", marks=pytest.mark.slow)
+
+
 def learning_params():
     return golden_params(eta=ETA, eta_head=ETA, w_bound=1e6)
 
@@ -234,7 +239,7 @@ def compiled_rows(golden, tmp_path_factory):
     return run_rows_compiled(golden, [golden_params(), learning_params()], directory)
 
 
-@pytest.fixture(scope="module", params=["runtime", "standalone"])
+@pytest.fixture(scope="module", params=["runtime", ON_DEVICE])
 def state_rows(golden, request):
     if request.param == "standalone":
         return request.getfixturevalue("compiled_rows")[0]
@@ -270,7 +275,7 @@ def test_head_errors_match_author(golden, state_rows):
         np.testing.assert_allclose(ours["eR"] / 2, golden["eR"][:, row], atol=2e-5)
 
 
-@pytest.fixture(scope="module", params=["runtime", "standalone"])
+@pytest.fixture(scope="module", params=["runtime", ON_DEVICE])
 def learning_rows(golden, request):
     """All four rows with CSDP and both heads learning (they touch disjoint weights)."""
     if request.param == "standalone":
