@@ -88,7 +88,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
-    parser.add_argument("--device", default="standalone")
+    parser.add_argument("--device", default="standalone",
+                        choices=("standalone", "cpp_standalone", "runtime"))
     parser.add_argument("--out", required=True)
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()

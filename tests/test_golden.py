@@ -174,8 +174,11 @@ def run_rows_compiled(golden, passes, directory):
                                                   when="end", order=100,
                                                   name=f"golden_G_{layer}")
         for proj in syn:
-            monitors[f"w_{proj}"] = StateMonitor(syn[proj], "w", record=True, when="end",
-                                                 order=100, name=f"golden_w_{proj}")
+            # Standalone needs the synapse indices spelled out.
+            n_synapses = len(circuit._indices(_proj(proj))[0])
+            monitors[f"w_{proj}"] = StateMonitor(syn[proj], "w", record=np.arange(n_synapses),
+                                                 when="end", order=100,
+                                                 name=f"golden_w_{proj}")
         net.add(*monitors.values())
         for name, key in (("z1", "thr0_z1"), ("z2", "thr0_z2"), ("zy", "thr0_zy"),
                           ("zR", "thr0_zR")):
