@@ -54,6 +54,21 @@ def weights_at(golden, step):
     return out
 
 
+def golden_plan(golden, rows):
+    """One window per entry of ``rows`` (golden row indices): image, label, contrast."""
+    rows = np.asarray(rows)
+    labels = golden["Y_rows"][rows].argmax(axis=1)
+    contrast = golden["contrast"][rows].astype(float)
+    plan = readout_plan(golden["X_rows"][rows], np.random.default_rng(0))
+    plan.context_label[:] = labels
+    plan.target_label[:] = labels
+    plan.y_target[:] = contrast
+    plan.csdp_on[:] = 1.0
+    plan.classifier_on[:] = contrast
+    plan.recon_on[:] = contrast
+    return plan
+
+
 def run_row(golden, row, params):
     """Run row ``row`` step by step with injected weights; record everything."""
     prefs.codegen.target = "numpy"
@@ -61,15 +76,7 @@ def run_row(golden, row, params):
     # weights of order 1, below float32 resolution.
     circuit = Circuit(params, n_input=16, n_windows=1, device="runtime",
                       weight_dtype="float64")
-    contrast = float(golden["contrast"][row])
-    label = int(golden["Y_rows"][row].argmax())
-    plan = readout_plan(golden["X_rows"][row:row + 1], np.random.default_rng(0))
-    plan.context_label[:] = label
-    plan.target_label[:] = label
-    plan.y_target[:] = contrast
-    plan.csdp_on[:] = 1.0
-    plan.classifier_on[:] = contrast
-    plan.recon_on[:] = contrast
+    plan = golden_plan(golden, [row])
     objs = circuit.build_network(plan)
     circuit.apply_constants(objs)
     pops, syn = objs["pops"], objs["synapses"]
@@ -151,16 +158,7 @@ def run_rows_compiled(golden, passes, directory):
     try:
         device.set_synapse_threads(2)
         n_rows, T = 4, passes[0].T
-        labels = np.tile(golden["Y_rows"].argmax(axis=1), len(passes))
-        contrast = np.tile(golden["contrast"].astype(float), len(passes))
-        plan = readout_plan(np.tile(golden["X_rows"], (len(passes), 1)),
-                            np.random.default_rng(0))
-        plan.context_label[:] = labels
-        plan.target_label[:] = labels
-        plan.y_target[:] = contrast
-        plan.csdp_on[:] = 1.0
-        plan.classifier_on[:] = contrast
-        plan.recon_on[:] = contrast
+        plan = golden_plan(golden, np.tile(np.arange(n_rows), len(passes)))
         circuit = Circuit(passes[0], n_input=16, n_windows=plan.n_windows, device="runtime",
                           weight_dtype="float64")
         objs = circuit.build_network(plan)
