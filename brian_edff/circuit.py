@@ -52,7 +52,7 @@ from .device import (
 from .params import Params
 
 __all__ = ["Circuit", "ChunkResult", "PROJECTIONS", "Projection", "init_weights",
-           "DEVICES"]
+           "DEVICES", "state_variables", "initial_synapse_state"]
 
 DEVICES = ("runtime", *COMPILED_DEVICES)
 
@@ -109,7 +109,7 @@ def population_sizes(params: Params, n_input: int) -> dict:
 
 
 def init_weights(params: Params, n_input: int, rng: np.random.Generator) -> dict:
-    """Initial weights U(-1, 1) as dense [pre, post] float32 matrices.
+    """Initial weights U(-w_init, w_init) as dense [pre, post] float32 matrices.
 
     Lateral matrices are clipped to [0, 1] with a zero diagonal, which is what
     the author's first update does to its U(-1, 1) initialisation.
@@ -118,12 +118,27 @@ def init_weights(params: Params, n_input: int, rng: np.random.Generator) -> dict
     weights = {}
     for proj in PROJECTIONS:
         shape = (sizes[proj.pre], sizes[proj.post])
-        w = rng.uniform(-params.w_bound, params.w_bound, size=shape).astype(np.float32)
+        w = np.clip(rng.uniform(-params.w_init, params.w_init, size=shape),
+                    -params.w_bound, params.w_bound).astype(np.float32)
         if proj.inhibitory:
             w = np.clip(w, 0, params.w_bound)
             np.fill_diagonal(w, 0)
         weights[proj.name] = w
     return weights
+
+
+def state_variables(params: Params, proj: Projection) -> tuple:
+    """Per-synapse learning variables of ``proj`` besides ``w`` (none for a plain step)."""
+    if proj.rule == "csdp" and params.csdp_step == "rmsprop":
+        return models.RMS_STATE_VARIABLES
+    return ()
+
+
+def initial_synapse_state(params: Params, n_input: int) -> dict:
+    """Zeros, dense [pre, post], for every per-synapse learning variable ("W1.g2" ...)."""
+    sizes = population_sizes(params, n_input)
+    return {f"{proj.name}.{var}": np.zeros((sizes[proj.pre], sizes[proj.post]))
+            for proj in PROJECTIONS for var in state_variables(params, proj)}
 
 
 @dataclass
@@ -144,6 +159,9 @@ class ChunkResult:
         ``{population: (indices, times in steps)}`` when spikes were recorded.
     goodness_steps : ndarray or None
         Goodness of z1 and z2 at every step, (n_steps, 2), when recorded.
+    synapse_state : dict of ndarray
+        Per-synapse learning state other than the weights (the adaptive step's
+        running mean square), dense [pre, post], keyed ``"W1.g2"`` etc.
     """
 
     weights: dict
@@ -152,6 +170,7 @@ class ChunkResult:
     recon: np.ndarray | None
     spikes: dict = field(default_factory=dict)
     goodness_steps: np.ndarray | None = None
+    synapse_state: dict = field(default_factory=dict)
 
 
 def _window_function_names():
@@ -243,7 +262,7 @@ class Circuit:
                                           profile=self.profile)
             self._built = self._build.build(
                 lambda: self.build_network(plan=None), self.n_windows * params.window,
-                finalize=self.settle_weights, key=self.build_key())
+                finalize=self.end_chunk, key=self.build_key())
 
     @property
     def build_s(self) -> float:
@@ -255,8 +274,8 @@ class Circuit:
         """Hash of everything compiled into a standalone build."""
         p = self.params
         shape = (self.device, self.n_input, p.n_hidden1, p.n_hidden2, p.n_labels, p.T,
-                 float(p.dt), self.n_windows, self.record_spikes, self.threads, self.profile,
-                 self.weight_dtype, self.lazy_decay)
+                 float(p.dt), p.csdp_step, self.n_windows, self.record_spikes,
+                 self.threads, self.profile, self.weight_dtype, self.lazy_decay)
         templates = templates_digest() if self.device == "standalone" else ""
         parts = [brian2.__version__, templates, repr(shape),
                  repr(sorted(self.extra_namespace.items()))]
@@ -316,6 +335,8 @@ class Circuit:
                 if proj.inhibitory:
                     gain = p.R_inh if p.lateral_sign == "reference" else -p.R_inh
                 values[s.eta], values[s.gain], values[s.lambda_w] = p.eta, gain, p.w_decay
+                if self.state_variables(proj):
+                    values[s.tau_rms], values[s.eps_rms] = p.tau_rms, p.eps_rms
             else:
                 values[s.eta], values[s.gain] = p.eta_head, p.head_gain
         return values
@@ -472,17 +493,20 @@ class Circuit:
         on_event = {"pre": "spike"}
         propagate = models.PROPAGATE_INH if proj.inhibitory else models.PROPAGATE_EXC
         decay = self.decay(proj)
+        step = self.params.csdp_step
         if decay == "lazy":
             model = models.LAZY_CSDP_WEIGHT_EQS
             on_pre = {"pre": models.CSDP_SETTLE + "\n" + propagate,
-                      "learn": models.LAZY_CSDP_ON_PRE}
+                      "learn": models.csdp_on_pre(step, lazy=True)}
         elif decay == "eager":
             model = models.CSDP_WEIGHT_EQS
-            on_pre = {"pre": propagate, "learn": models.CSDP_ON_PRE}
+            on_pre = {"pre": propagate, "learn": models.csdp_on_pre(step)}
             on_post = models.CSDP_DECAY_ON_POST
             on_event["post"] = "csdp_spike"
         else:
             on_pre = {"pre": propagate, "learn": models.HEAD_ON_PRE}
+        if self.state_variables(proj):
+            model += models.RMS_WEIGHT_EQS
         on_event["learn"] = {"csdp": "csdp_event", "classifier": "head_event",
                              "recon": "recon_event"}[proj.rule]
         syn = Synapses(pre, post, model, on_pre=on_pre, on_post=on_post, on_event=on_event,
@@ -511,6 +535,24 @@ class Circuit:
         if proj.rule != "csdp":
             return "none"
         return "lazy" if proj.lazy_decay and self.lazy_decay else "eager"
+
+    def state_variables(self, proj: Projection) -> tuple:
+        """Per-synapse learning variables of ``proj`` besides ``w``, carried across chunks."""
+        return state_variables(self.params, proj)
+
+    def initial_synapse_state(self) -> dict:
+        """Zeros for every per-synapse learning variable (``"W1.g2"`` etc.)."""
+        return initial_synapse_state(self.params, self.n_input)
+
+    def end_chunk(self, objs) -> None:
+        """Settle pending decays and rebase the adaptive step's event times.
+
+        Runs after each chunk (compiled into standalone builds).
+        """
+        self.settle_weights(objs)
+        for proj in PROJECTIONS:
+            if self.state_variables(proj):
+                objs["synapses"][proj.name].t_last = models.RMS_SHIFT_CLOCK.split("=", 1)[1]
 
     def settle_weights(self, objs) -> None:
         """Apply every pending weight decay (see :data:`brian_edff.models.CSDP_SETTLE`).
@@ -559,7 +601,8 @@ class Circuit:
             self._built = None
 
     # -- running ---------------------------------------------------------------
-    def run(self, plan, weights: dict, theta_base: dict, report=None) -> ChunkResult:
+    def run(self, plan, weights: dict, theta_base: dict, report=None,
+            synapse_state: dict | None = None) -> ChunkResult:
         """Simulate one chunk of windows.
 
         Parameters
@@ -572,6 +615,9 @@ class Circuit:
             Per-neuron base thresholds for ``z1, z2, zy, zR``.
         report : str or None
             Brian2 progress report for the runtime device.
+        synapse_state : dict of ndarray, optional
+            Per-synapse learning state (:meth:`state_variables`), dense; zeros
+            where missing.
 
         Returns
         -------
@@ -582,6 +628,14 @@ class Circuit:
                              f"{self.n_windows}")
         duration = self.n_windows * self.params.window
         start = time.perf_counter()
+        learner = self.initial_synapse_state()
+        learner.update({k: v for k, v in (synapse_state or {}).items() if k in learner})
+        syn_values = {}
+        for key, dense in learner.items():
+            name, var = key.split(".")
+            proj = next(p for p in PROJECTIONS if p.name == name)
+            values = self.dense_to_vector(proj, dense)
+            syn_values[(name, var)] = values * brian2.second if var == "t_last" else values
         if self.device == "runtime":
             # Every chunk starts the generator afresh, as a compiled run does;
             # the plan's per-window phases make the draws differ between chunks.
@@ -590,11 +644,13 @@ class Circuit:
             self.apply_constants(objs)
             for proj in PROJECTIONS:
                 objs["synapses"][proj.name].w = self.dense_to_vector(proj, weights[proj.name])
+            for (name, var), values in syn_values.items():
+                setattr(objs["synapses"][name], var, values)
             for name, values in theta_base.items():
                 objs["pops"][name].theta_base = values
             simulate_start = time.perf_counter()
             objs["net"].run(duration, report=report)
-            self.settle_weights(objs)
+            self.end_chunk(objs)
             simulate_s = time.perf_counter() - simulate_start
         else:
             objs = self._built
@@ -604,6 +660,8 @@ class Circuit:
             for proj in PROJECTIONS:
                 run_args[objs["synapses"][proj.name].w] = self.dense_to_vector(
                     proj, weights[proj.name])
+            for (name, var), values in syn_values.items():
+                run_args[getattr(objs["synapses"][name], var)] = values
             for name, values in theta_base.items():
                 run_args[objs["pops"][name].theta_base] = np.asarray(values, dtype=float)
             simulate_s = self._build.run(run_args)
@@ -617,6 +675,12 @@ class Circuit:
         weights = {proj.name: self.vector_to_dense(proj, np.asarray(
             objs["synapses"][proj.name].w[:]), dtype=self.weight_dtype)
             for proj in PROJECTIONS}
+        synapse_state = {}
+        for proj in PROJECTIONS:
+            for var in self.state_variables(proj):
+                values = np.asarray(getattr(objs["synapses"][proj.name], var)[:])
+                synapse_state[f"{proj.name}.{var}"] = self.vector_to_dense(
+                    proj, values, dtype=np.float64)
         mons, pops = objs["monitors"], objs["pops"]
 
         def per_window(monitor, group, var):
@@ -640,7 +704,7 @@ class Circuit:
                 np.asarray(mons[f"{layer}_goodness_steps"].G)[0] for layer in ("z1", "z2")])
         return ChunkResult(weights=weights, counts=counts, goodness=goodness,
                            recon=recon.astype(np.float32), spikes=spikes,
-                           goodness_steps=goodness_steps)
+                           goodness_steps=goodness_steps, synapse_state=synapse_state)
 
     def profiling_info(self) -> list:
         """Seconds spent in each code object during the last compiled run.

@@ -252,6 +252,53 @@ LAZY_CSDP_ON_PRE = (
     "n_settled = n_decay_post"
 )
 
+#: CSDP with a per-synapse adaptive step (``csdp_step = "rmsprop"`` in
+#: :class:`brian_edff.params.Params`; off in every named set but ``tuned``).
+#: The author trains with Adam on batch-summed updates; the event-driven
+#: analogue for one stimulus at a time keeps, per synapse, a running mean of
+#: the squared update ``g = gain * d_post`` over its own events, weighted by
+#: ``exp(-(t - t_k) / tau_rms)`` for an event at ``t_k`` (RMSprop, Tieleman &
+#: Hinton 2012, Lecture 6.5; Adam, Kingma & Ba, arXiv:1412.6980). The decay
+#: between two events of a synapse is applied in closed form at the second
+#: one, so the rule stays exact and costs nothing where no spike arrives.
+#: ``g2`` is the weighted sum of ``g**2``, ``g2_norm`` the sum of the weights
+#: (so ``g2 / g2_norm`` is unbiased from the first event on), ``t_last`` the
+#: time of the synapse's last event; every chunk ends by shifting ``t_last``
+#: back by the chunk's duration (:data:`RMS_SHIFT_CLOCK`), since each chunk's
+#: clock starts at zero. The step, ``eta * g / (sqrt(g2 / g2_norm) + eps_rms)``,
+#: is about ``eta`` per event whatever the size of ``g``.
+RMS_WEIGHT_EQS = """
+g2 : 1
+g2_norm : 1
+t_last : second
+tau_rms : second (shared, constant)
+eps_rms : 1 (shared, constant)
+"""
+RMS_CSDP_ON_PRE = """
+g = gain * d_post
+rms_decay = exp(-(t - t_last) / tau_rms)
+g2 = rms_decay * g2 + g ** 2
+g2_norm = rms_decay * g2_norm + 1
+w = clip(w - eta * g / (sqrt(g2 / g2_norm) + eps_rms), w_min, w_max)
+t_last = t
+"""
+#: Per-synapse variables of the adaptive step, carried from chunk to chunk.
+RMS_STATE_VARIABLES = ("g2", "g2_norm", "t_last")
+#: End of a chunk: times of last events relative to the next chunk's start.
+RMS_SHIFT_CLOCK = "t_last = t_last - t"
+
+
+def csdp_on_pre(step: str = "plain", lazy: bool = False) -> str:
+    """The CSDP learning statement for a plain or adaptive (``"rmsprop"``) step.
+
+    With ``lazy`` the pending decays are settled first (:data:`LAZY_CSDP_ON_PRE`).
+    """
+    rule = {"plain": CSDP_ON_PRE, "rmsprop": RMS_CSDP_ON_PRE.strip()}[step]
+    if not lazy:
+        return rule
+    return LAZY_CSDP_ON_PRE.replace(CSDP_ON_PRE, rule)
+
+
 #: Heads (classifier, reconstruction): error-driven, ``dW_ij = +eta * gain *
 #: s_i * e_j`` on a presynaptic spike.
 HEAD_ON_PRE = "w = clip(w + eta * gain * err_post, w_min, w_max)"

@@ -34,9 +34,11 @@ class ParamsError(ValueError):
 
 
 #: Fields that carry a time unit.
-TIME_FIELDS = ("dt", "tau_m", "tau_tr")
+TIME_FIELDS = ("dt", "tau_m", "tau_tr", "tau_rms")
 
 LATERAL_SIGNS = ("reference", "consistent")
+CSDP_STEPS = ("plain", "rmsprop")
+NEGATIVES = ("random", "confused")
 
 
 @dataclass
@@ -89,6 +91,24 @@ class Params:
         Extra epochs after those in which CSDP is off and only the classifier
         and reconstruction heads learn, on the final representation (one
         context-free window per image). Both arms of a comparison get them.
+    csdp_step : {"plain", "rmsprop"}
+        ``"plain"``: every CSDP event moves a weight by ``eta * gain * d``
+        (the reference). ``"rmsprop"``: by about ``eta`` per event, the update
+        divided by the root of its per-synapse running mean square
+        (:data:`brian_edff.models.RMS_CSDP_ON_PRE`).
+    tau_rms, eps_rms : Quantity, float
+        Memory (simulated time) and floor of that running mean square.
+    eta_head_decay : float
+        The heads' rate is ``eta_head * eta_head_decay ** epoch`` (epoch
+        counted from 0, head epochs included); 1 keeps it constant.
+    w_init : float
+        Initial weights are drawn from U(-w_init, w_init) (then clipped to the
+        bounds); the author uses 1.
+    negatives : {"random", "confused"}
+        Supervised negatives: a wrong label drawn uniformly, or drawn in
+        proportion to how often the classifier mistook the image's class for
+        it on the dev split after the previous epoch (plus one, so every wrong
+        label stays possible).
     """
 
     n_input: int | None = None
@@ -118,6 +138,12 @@ class Params:
     chunk_windows: int = 1000
     epochs: int = 1
     head_epochs: int = 0
+    csdp_step: str = "plain"
+    tau_rms: Quantity = field(default_factory=lambda: 100 * second)
+    eps_rms: float = 1e-4
+    eta_head_decay: float = 1.0
+    w_init: float = 1.0
+    negatives: str = "random"
 
     # -- validation --------------------------------------------------------
     def validate(self, n_input: int | None = None) -> Params:
@@ -158,7 +184,8 @@ class Params:
                 raise ParamsError(
                     f"dt: the step ({self.dt}) must be shorter than {name} "
                     f"({getattr(self, name)}) for the Euler step to be stable")
-        for name in ("theta0", "theta_min", "R_m", "R_inh", "head_gain", "w_bound"):
+        for name in ("theta0", "theta_min", "R_m", "R_inh", "head_gain", "w_bound",
+                     "eps_rms", "eta_head_decay", "w_init"):
             _finite(name, getattr(self, name), positive=True)
         for name in ("theta_jitter", "rho_b", "eta", "w_decay", "eta_head", "theta_g1",
                      "theta_g2"):
@@ -170,6 +197,12 @@ class Params:
         if self.lateral_sign not in LATERAL_SIGNS:
             raise ParamsError(f"lateral_sign: must be one of {LATERAL_SIGNS}, "
                               f"got {self.lateral_sign!r}")
+        if self.csdp_step not in CSDP_STEPS:
+            raise ParamsError(f"csdp_step: must be one of {CSDP_STEPS}, "
+                              f"got {self.csdp_step!r}")
+        if self.negatives not in NEGATIVES:
+            raise ParamsError(f"negatives: must be one of {NEGATIVES}, "
+                              f"got {self.negatives!r}")
         for name in ("head_window", "reconstruction"):
             if not isinstance(getattr(self, name), bool):
                 raise ParamsError(f"{name}: must be true or false")

@@ -134,6 +134,34 @@ def wrong_labels(labels, n_labels: int, rng) -> np.ndarray:
     return (np.asarray(labels) + shift) % n_labels
 
 
+def confused_labels(labels, confusion, rng) -> np.ndarray:
+    """A wrong label per image, drawn in proportion to the classifier's confusions.
+
+    Label ``k`` is drawn for an image of class ``c`` with probability
+    proportional to ``confusion[c, k] + 1`` (``k != c``): the classes the
+    classifier mistakes ``c`` for most often come up most, and every wrong
+    label stays possible.
+
+    Parameters
+    ----------
+    labels : ndarray of int
+        True labels.
+    confusion : array_like, shape (n_labels, n_labels)
+        Counts of (true, predicted) pairs, e.g. on the dev split.
+    rng : numpy.random.Generator
+    """
+    confusion = np.asarray(confusion, dtype=float)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+        raise ValueError(f"confusion: must be a square matrix, got shape {confusion.shape}")
+    weights = confusion + 1.0
+    np.fill_diagonal(weights, 0.0)
+    cumulative = np.cumsum(weights / weights.sum(1, keepdims=True), axis=1)
+    labels = np.asarray(labels)
+    u = rng.random(len(labels))[:, None]
+    drawn = (u >= cumulative[labels]).sum(1)
+    return np.minimum(drawn, len(confusion) - 1)
+
+
 def hybrid_images(images, labels, rng, rotate: bool = False,
                   image_shape=None) -> np.ndarray:
     """50/50 blends of each image with an image of another class."""

@@ -38,10 +38,15 @@ from .checkpoint import write_json
 from .params import ParamsError, load_params, read_json_object
 from .stimuli import MODES
 
-__all__ = ["GridError", "load_grid", "expand", "run_sweep", "parse_seeds", "run_point"]
+__all__ = ["GridError", "load_grid", "expand", "run_sweep", "run_points", "parse_seeds",
+           "run_point", "dev_summary", "METRICS", "DEV_METRICS"]
 
 METRICS = ("classifier_accuracy", "goodness_accuracy", "probe_accuracy", "recon_bce",
            "recon_mse")
+#: From the dev curve: classifier accuracy after the last epoch and at its
+#: best epoch, the largest epoch-to-epoch drop, reconstruction BCE at the end.
+DEV_METRICS = ("dev_classifier_last", "dev_classifier_best", "dev_classifier_max_drop",
+               "dev_recon_bce_last")
 GRID_KEYS = {"params", "dataset", "mode", "epochs", "grid", "plasticity", "device",
              "n_train", "n_test", "codegen_target"}
 
@@ -142,6 +147,7 @@ def run_point(point: dict, spec: dict, sweep_dir: str) -> dict:
     run_dir = os.path.join(sweep_dir, "runs", point["name"])
     row = {"run": point["name"], "seed": point["seed"], **point["values"],
            "host": platform.node(), "status": "ok", "error": ""}
+    plasticity = point.get("plasticity", spec["plasticity"])
     start = time.perf_counter()
     if spec.get("codegen_target"):
         from brian2 import prefs
@@ -155,11 +161,12 @@ def run_point(point: dict, spec: dict, sweep_dir: str) -> dict:
         if os.path.exists(run_dir):
             shutil.rmtree(run_dir)
         metrics = train(dataset, params, run_dir, mode=spec["mode"], epochs=spec["epochs"],
-                        seed=point["seed"], plasticity=spec["plasticity"],
+                        seed=point["seed"], plasticity=plasticity,
                         device=spec["device"], progress=False,
                         # one run per core: the runs, not the threads, fill the cores
                         threads=1 if spec["device"] == "standalone" else None)
         row.update({k: metrics["test"].get(k) for k in METRICS})
+        row.update(dev_summary(metrics["dev"]))
         row["train_wall_s"] = metrics["train_wall_s"]
     except Exception as err:  # noqa: BLE001 (a failed run must not stop the sweep)
         os.makedirs(run_dir, exist_ok=True)
@@ -170,6 +177,15 @@ def run_point(point: dict, spec: dict, sweep_dir: str) -> dict:
     return row
 
 
+def dev_summary(dev: list) -> dict:
+    """:data:`DEV_METRICS` from a run's per-epoch dev records."""
+    accuracy = [d["classifier_accuracy"] for d in dev]
+    drops = [a - b for a, b in zip(accuracy, accuracy[1:])]
+    return {"dev_classifier_last": accuracy[-1], "dev_classifier_best": max(accuracy),
+            "dev_classifier_max_drop": max([0.0, *drops]),
+            "dev_recon_bce_last": dev[-1]["recon_bce"]}
+
+
 def _finished_row(point, sweep_dir):
     path = os.path.join(sweep_dir, "runs", point["name"], "metrics.json")
     if not os.path.exists(path):
@@ -177,7 +193,7 @@ def _finished_row(point, sweep_dir):
     with open(path) as handle:
         metrics = json.load(handle)
     return {"run": point["name"], "seed": point["seed"], **point["values"],
-            **{k: metrics["test"].get(k) for k in METRICS},
+            **{k: metrics["test"].get(k) for k in METRICS}, **dev_summary(metrics["dev"]),
             "train_wall_s": metrics.get("train_wall_s"), "wall_s": None, "host": "",
             "status": "ok", "error": "", "skipped": True}
 
@@ -186,13 +202,27 @@ def run_sweep(grid_path: str, seeds, sweep_dir: str, scheduler: str | None = Non
               n_workers: int | None = None, plot_metric: str = "classifier_accuracy",
               log=print) -> list:
     """Run (or finish) a sweep and write results.csv, summary.md and a plot."""
-    from dask.distributed import Client, LocalCluster, as_completed
-
     spec = load_grid(grid_path)
     points = expand(spec, seeds)
     os.makedirs(os.path.join(sweep_dir, "runs"), exist_ok=True)
     write_json(os.path.join(sweep_dir, "grid.json"),
                {k: v for k, v in spec.items() if k != "base"} | {"seeds": list(seeds)})
+    rows = run_points(points, spec, sweep_dir, scheduler, n_workers, log)
+    rows.sort(key=lambda r: r["run"])
+    write_results(rows, spec, sweep_dir, plot_metric)
+    return rows
+
+
+def run_points(points: list, spec: dict, sweep_dir: str, scheduler: str | None = None,
+               n_workers: int | None = None, log=print) -> list:
+    """Run every point not finished yet on Dask; rows of all points.
+
+    A point is ``{"values": {param: value}, "seed": int, "name": str}``, with
+    an optional ``"plasticity"`` overriding the spec's.
+    """
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    os.makedirs(os.path.join(sweep_dir, "runs"), exist_ok=True)
     rows, todo = [], []
     for point in points:
         done = _finished_row(point, sweep_dir)
@@ -221,16 +251,14 @@ def run_sweep(grid_path: str, seeds, sweep_dir: str, scheduler: str | None = Non
             client.close()
             if cluster is not None:
                 cluster.close()
-    rows.sort(key=lambda r: r["run"])
-    write_results(rows, spec, sweep_dir, plot_metric)
     return rows
 
 
 def write_results(rows, spec, sweep_dir, plot_metric="classifier_accuracy"):
     """results.csv (one row per run), summary.md (mean +- sd per point), plot PNG."""
     names = sorted(spec["grid"])
-    columns = (["run", "seed", *names, *METRICS, "train_wall_s", "wall_s", "host", "status",
-                "error"])
+    columns = (["run", "seed", *names, *METRICS, *DEV_METRICS, "train_wall_s", "wall_s",
+                "host", "status", "error"])
     with open(os.path.join(sweep_dir, "results.csv"), "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,7 +39,13 @@ from .checkpoint import (
     save_arrays,
     write_json,
 )
-from .circuit import PROJECTIONS, Circuit, init_weights, population_sizes
+from .circuit import (
+    PROJECTIONS,
+    Circuit,
+    init_weights,
+    initial_synapse_state,
+    population_sizes,
+)
 from .datasets import Dataset
 from .params import Params
 from .stimuli import MODES, goodness_plan, head_plan, readout_plan, training_plan
@@ -56,25 +62,32 @@ class RunError(ValueError):
 
 @dataclass
 class CircuitState:
-    """Everything that persists across windows: weights and base thresholds."""
+    """Everything that persists across windows: weights, base thresholds and
+    per-synapse learning state (the adaptive step's, ``"W1.g2"`` ...)."""
 
     weights: dict
     theta_base: dict
+    synapse_state: dict = field(default_factory=dict)
 
     def to_arrays(self, prefix: str = "") -> dict:
         out = {f"{prefix}{k}": v for k, v in self.weights.items()}
         out.update({f"{prefix}theta_{k}": v for k, v in self.theta_base.items()})
+        out.update({f"{prefix}{k}": v for k, v in self.synapse_state.items()})
         return out
 
     @classmethod
     def from_arrays(cls, arrays: dict, prefix: str = "") -> CircuitState:
         weights = {p.name: arrays[f"{prefix}{p.name}"] for p in PROJECTIONS}
         theta = {k: arrays[f"{prefix}theta_{k}"] for k in THRESHOLD_POPULATIONS}
-        return cls(weights, theta)
+        learner = {key[len(prefix):]: value for key, value in arrays.items()
+                   if key.startswith(prefix) and "." in key[len(prefix):]
+                   and key[len(prefix):].split(".")[0] in weights}
+        return cls(weights, theta, learner)
 
     def copy(self) -> CircuitState:
         return CircuitState({k: v.copy() for k, v in self.weights.items()},
-                            {k: v.copy() for k, v in self.theta_base.items()})
+                            {k: v.copy() for k, v in self.theta_base.items()},
+                            {k: v.copy() for k, v in self.synapse_state.items()})
 
 
 def initial_state(params: Params, n_input: int, seed: int) -> CircuitState:
@@ -85,7 +98,7 @@ def initial_state(params: Params, n_input: int, seed: int) -> CircuitState:
     theta = {name: (params.theta0 + rng.uniform(-params.theta_jitter, params.theta_jitter,
                                                 size=sizes[name])).astype(np.float32)
              for name in THRESHOLD_POPULATIONS}
-    return CircuitState(weights, theta)
+    return CircuitState(weights, theta, initial_synapse_state(params, n_input))
 
 
 def weight_shapes(params: Params, n_input: int) -> dict:
@@ -113,8 +126,10 @@ def simulate(circuit: Circuit, plan, state: CircuitState, progress=None):
     """Run ``plan`` chunk by chunk from ``state``; return (new state, readouts)."""
     parts = []
     for start, chunk in plan.chunks(circuit.n_windows):
-        result = circuit.run(chunk, state.weights, state.theta_base)
-        state = CircuitState(result.weights, state.theta_base)
+        result = circuit.run(chunk, state.weights, state.theta_base,
+                             synapse_state=state.synapse_state)
+        state = CircuitState(result.weights, state.theta_base,
+                             result.synapse_state or state.synapse_state)
         n = min(circuit.n_windows, plan.n_windows - start)
         parts.append(Readouts({k: v[:n] for k, v in result.counts.items()},
                               result.goodness[:n], result.recon[:n]))
@@ -325,7 +340,11 @@ def _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed, plasticit
         # Negatives are drawn per epoch, input phases per chunk: the windows an
         # image sees do not depend on how the epoch is cut into chunks.
         negatives = ({} if head_only else
-                     _epoch_negatives(dataset, order, params, mode, epoch_rng))
+                     _epoch_negatives(dataset, order, params, mode, epoch_rng,
+                                      prog.get("dev_confusion")))
+        if params.eta_head_decay != 1.0:
+            circuit.set_params(params.replace(
+                eta_head=params.eta_head * params.eta_head_decay ** epoch))
         bar = _progress((n_chunks - prog["chunk"]) * per_chunk * windows_per_image,
                         f"epoch {epoch + 1}/{total_epochs}", progress)
         stats = prog["epoch_stats"]
@@ -351,7 +370,7 @@ def _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed, plasticit
             bar.close()
         dev_metrics, _ = evaluate_state(circuit, state, dataset, seed, split="dev",
                                         probe=False, goodness=False)
-        dev_metrics.pop("confusion_matrix")
+        prog["dev_confusion"] = dev_metrics.pop("confusion_matrix")
         dev_metrics["epoch"] = epoch + 1
         prog["dev"].append(dev_metrics)
         prog["train"].append({"epoch": epoch + 1, **{
@@ -388,12 +407,18 @@ def _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed, plasticit
     return metrics
 
 
-def _epoch_negatives(dataset, order, params, mode, rng) -> dict:
-    """Wrong labels (supervised) or hybrid images (unsupervised), in epoch order."""
-    from .stimuli import hybrid_images, wrong_labels
+def _epoch_negatives(dataset, order, params, mode, rng, confusion=None) -> dict:
+    """Wrong labels (supervised) or hybrid images (unsupervised), in epoch order.
+
+    With ``params.negatives == "confused"`` and the dev confusion matrix of
+    the previous epoch, wrong labels follow the classifier's confusions.
+    """
+    from .stimuli import confused_labels, hybrid_images, wrong_labels
 
     labels = dataset.train_y[order]
     if mode == "supervised":
+        if params.negatives == "confused" and confusion is not None:
+            return {"negative_labels": confused_labels(labels, confusion, rng)}
         return {"negative_labels": wrong_labels(labels, params.n_labels, rng)}
     return {"negative_images": hybrid_images(dataset.train_x[order], labels, rng)
             .astype(np.float32)}

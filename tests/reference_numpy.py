@@ -27,6 +27,11 @@ class ReferenceCircuit:
         self.theta_base = {k: np.array(v, dtype=float) for k, v in theta_base.items()}
         self.dt_m = float(p.dt / p.tau_m)
         self.dt_tr = float(p.dt / p.tau_tr)
+        self.n_steps = 0  # steps since the start of the run (Brian2's t / dt)
+        # Adaptive CSDP step: per-synapse sum of squared updates, sum of
+        # their weights, time of the last event.
+        self.rms = {k: {"g2": np.zeros_like(self.W[k]), "norm": np.zeros_like(self.W[k]),
+                        "t_last": np.zeros_like(self.W[k])} for k in CSDP_PROJECTIONS}
 
     def start_window(self):
         n = {k: len(v) for k, v in self.theta_base.items()}
@@ -81,8 +86,11 @@ class ReferenceCircuit:
                 gain = p.R_inh if lateral else p.R_m
                 if lateral and p.lateral_sign == "consistent":
                     gain = -gain
-                dw = -p.eta * gain * np.outer(prev[pre], d[post]) \
-                    - p.w_decay * np.outer(1 - prev[pre], spikes[post])
+                if p.csdp_step == "rmsprop":
+                    step = self._rms_step(name, gain * d[post], prev[pre] > 0.5)
+                else:
+                    step = -p.eta * gain * np.outer(prev[pre], d[post])
+                dw = step - p.w_decay * np.outer(1 - prev[pre], spikes[post])
                 lo = 0.0 if lateral else -p.w_bound
                 W[name] = np.clip(W[name] + dw, lo, p.w_bound)
                 if lateral:
@@ -100,8 +108,24 @@ class ReferenceCircuit:
             W["R1"] = np.clip(W["R1"] + p.eta_head * p.head_gain * np.outer(s1, eR),
                               -p.w_bound, p.w_bound)
         self.prev = spikes
+        self.n_steps += 1
         return {"v1": self.v["z1"].copy(), "v2": self.v["z2"].copy(),
                 "theta1": self.theta["z1"].copy(), "theta2": self.theta["z2"].copy(),
                 "tr1": self.tr["z1"].copy(), "tr2": self.tr["z2"].copy(),
                 "G1": G["z1"], "G2": G["z2"], "d1": d["z1"], "d2": d["z2"],
                 "vy": self.v["zy"].copy(), "vR": self.v["zR"].copy()}
+
+    def _rms_step(self, name, g_post, active_pre):
+        """RMSprop-like step on the rows of presynaptic cells that spiked last step."""
+        p, state = self.p, self.rms[name]
+        t = self.n_steps * float(p.dt)
+        rows = np.flatnonzero(active_pre)
+        g = np.broadcast_to(g_post, (len(rows), len(g_post)))
+        decay = np.exp(-(t - state["t_last"][rows]) / float(p.tau_rms))
+        state["g2"][rows] = decay * state["g2"][rows] + g ** 2
+        state["norm"][rows] = decay * state["norm"][rows] + 1
+        state["t_last"][rows] = t
+        step = np.zeros_like(self.W[name])
+        step[rows] = -p.eta * g / (np.sqrt(state["g2"][rows] / state["norm"][rows])
+                                   + p.eps_rms)
+        return step

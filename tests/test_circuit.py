@@ -14,7 +14,7 @@ from reference_numpy import ReferenceCircuit
 from brian_edff.circuit import PROJECTIONS, Circuit
 from brian_edff.params import Params
 from brian_edff.stimuli import WindowPlan
-from brian_edff.training import initial_state
+from brian_edff.training import initial_state, simulate
 
 N_INPUT, T = 12, 10
 
@@ -64,12 +64,15 @@ TOLERANCE = {"float32": {"state": 1e-6, "weight": 1e-6},
              "float64": {"state": 1e-9, "weight": 1e-9}}
 
 
-@pytest.fixture(params=[("reference", "float32"), ("consistent", "float64")],
-                ids=["reference-float32", "consistent-float64"])
+@pytest.fixture(params=[("reference", "float32", "plain"),
+                        ("consistent", "float64", "plain"),
+                        ("reference", "float64", "rmsprop")],
+                ids=["reference-float32", "consistent-float64", "rmsprop-float64"])
 def setup(request):
     prefs.codegen.target = "numpy"
-    lateral_sign, dtype = request.param
-    params = small_params(lateral_sign=lateral_sign)
+    lateral_sign, dtype, step = request.param
+    params = small_params(lateral_sign=lateral_sign, csdp_step=step, eta=0.01,
+                          tau_rms=20 * ms)
     state = initial_state(params, N_INPUT, seed=5)
     return params, state, three_windows(), dtype
 
@@ -149,6 +152,33 @@ def test_lazy_decay_equals_eager_decay():
     decayed = results[0].weights["M1"] - state.weights["M1"]
     assert (decayed < 0).any(), "the lateral weights must decay for the test to mean anything"
 
+
+
+def test_adaptive_step_carries_over_chunks():
+    """The adaptive step's state crosses chunk boundaries exactly (its event
+    times are rebased at each chunk's end), on the compiled-free runtime."""
+    prefs.codegen.target = "numpy"
+    params = small_params(csdp_step="rmsprop", eta=0.01, tau_rms=20 * ms)
+    state = initial_state(params, N_INPUT, seed=8)
+    plan = three_windows()
+    plan6 = WindowPlan(**{f: np.concatenate([getattr(plan, f)] * 2)
+                          for f in plan.__dataclass_fields__})
+    ref, _, _ = run_reference(params, state, plan6)
+    circuit = Circuit(params, N_INPUT, 3, device="runtime", weight_dtype="float64")
+    state_after, _ = simulate(circuit, plan6, state)
+    for proj in PROJECTIONS:
+        np.testing.assert_allclose(state_after.weights[proj.name], ref.W[proj.name],
+                                   atol=1e-9, err_msg=proj.name)
+    for name, rms in ref.rms.items():
+        mask = np.ones_like(rms["g2"], dtype=bool)
+        if name in ("M1", "M2"):
+            np.fill_diagonal(mask, False)
+        np.testing.assert_allclose(state_after.synapse_state[f"{name}.g2"][mask],
+                                   rms["g2"][mask], rtol=1e-9, atol=1e-15, err_msg=name)
+        np.testing.assert_allclose(state_after.synapse_state[f"{name}.g2_norm"][mask],
+                                   rms["norm"][mask], rtol=1e-9, err_msg=name)
+    assert state_after.synapse_state["W1.g2_norm"].max() > 1, \
+        "some synapse must see several events for the test to mean anything"
 
 
 def test_synapse_order_is_pre_major():

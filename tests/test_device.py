@@ -167,3 +167,31 @@ def test_generic_network_equals_cpp_standalone(tmp_path):
     assert set(plain) == set(ours)
     for key in plain:
         np.testing.assert_array_equal(ours[key], plain[key], err_msg=key)
+
+
+@pytest.mark.slow
+def test_adaptive_step_on_device_equals_numpy_reference():
+    """The adaptive CSDP step on the device: two chunks (event times rebased in
+    between by the build's end-of-chunk code) against the NumPy reference."""
+    from brian2 import ms
+
+    from brian_edff.training import simulate
+
+    params = small_params(csdp_step="rmsprop", eta=0.01, tau_rms=20 * ms)
+    state = initial_state(params, N_INPUT, seed=8)
+    plan = three_windows()
+    plan6 = WindowPlan(**{f: np.concatenate([getattr(plan, f)] * 2)
+                          for f in plan.__dataclass_fields__})
+    ref, _, _ = run_reference(params, state, plan6)
+    circuit = Circuit(params, N_INPUT, 3, device="standalone", threads=2,
+                      weight_dtype="float64")
+    try:
+        after, _ = simulate(circuit, plan6, state)
+    finally:
+        circuit.close()
+    for proj in PROJECTIONS:
+        np.testing.assert_allclose(after.weights[proj.name], ref.W[proj.name],
+                                   atol=TOLERANCE["float64"]["weight"], err_msg=proj.name)
+    np.testing.assert_allclose(after.synapse_state["W1.g2"], ref.rms["W1"]["g2"],
+                               rtol=1e-9, atol=1e-15)
+    assert after.synapse_state["W1.g2_norm"].max() > 1

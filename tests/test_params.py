@@ -28,6 +28,9 @@ def test_round_trip(factory):
     ({"dt": "200 ms"}, "dt"), ({"T": 0}, "T"), ({"n_hidden1": -3}, "n_hidden1"),
     ({"eta": -1.0}, "eta"), ({"lateral_sign": "up"}, "lateral_sign"),
     ({"theta0": 0.0}, "theta0"), ({"chunk_windows": 0}, "chunk_windows"),
+    ({"csdp_step": "adam"}, "csdp_step"), ({"tau_rms": "0 ms"}, "tau_rms"),
+    ({"negatives": "hard"}, "negatives"), ({"w_init": 0.0}, "w_init"),
+    ({"eta_head_decay": -0.5}, "eta_head_decay"),
 ])
 def test_invalid_values_name_the_field(change, field):
     with pytest.raises(ParamsError, match=field):

@@ -5,7 +5,13 @@ import pytest
 
 from brian_edff import readout
 from brian_edff.params import fast
-from brian_edff.stimuli import KIND, goodness_plan, readout_plan, training_plan
+from brian_edff.stimuli import (
+    KIND,
+    confused_labels,
+    goodness_plan,
+    readout_plan,
+    training_plan,
+)
 
 
 def images(n=6, n_input=16, seed=0):
@@ -83,3 +89,15 @@ def test_reconstruction_errors_and_confusion():
     cm = readout.confusion_matrix([0, 1, 1], [0, 1, 0], 2)
     np.testing.assert_array_equal(cm, [[1, 1], [0, 1]])
     assert readout.classifier_predictions([[0, 3, 1], [2, 0, 0]]).tolist() == [1, 0]
+
+
+def test_confused_negatives_follow_the_confusion_matrix():
+    confusion = np.zeros((4, 4))
+    confusion[0, 3] = 97  # class 0 is mistaken for 3 most of the time
+    labels = np.zeros(20000, dtype=int)
+    drawn = confused_labels(labels, confusion, np.random.default_rng(0))
+    assert (drawn != 0).all()
+    share = np.bincount(drawn, minlength=4) / len(drawn)
+    np.testing.assert_allclose(share, [0, 0.01, 0.01, 0.98], atol=0.005)
+    other = confused_labels(np.full(1000, 2), confusion, np.random.default_rng(1))
+    assert set(np.unique(other)) == {0, 1, 3}  # no confusions: uniform over wrong labels
