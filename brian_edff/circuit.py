@@ -52,7 +52,7 @@ from .device import (
 from .params import Params
 
 __all__ = ["Circuit", "ChunkResult", "PROJECTIONS", "Projection", "init_weights",
-           "DEVICES", "state_variables", "initial_synapse_state"]
+           "DEVICES", "state_variables", "initial_synapse_state", "check_model"]
 
 DEVICES = ("runtime", *COMPILED_DEVICES)
 
@@ -125,6 +125,58 @@ def init_weights(params: Params, n_input: int, rng: np.random.Generator) -> dict
             np.fill_diagonal(w, 0)
         weights[proj.name] = w
     return weights
+
+
+def check_model(model) -> models.Model:
+    """Build and run a tiny circuit with ``model`` (NumPy runtime, one window).
+
+    Catches what a model file can get wrong before anything is written: a
+    malformed equation, an undefined constant, a unit mismatch.
+
+    Raises
+    ------
+    ModelError
+        One line naming the variant and the problem.
+    """
+    model = models.load_model(model)
+    for line in model.eqs.splitlines():
+        if line.strip():
+            try:
+                brian2.Equations(line)
+            except Exception as err:  # noqa: BLE001
+                raise models.ModelError(f"model {model.name}: eqs: cannot parse "
+                                        f"{line.strip()!r} ({_root_message(err)})") from None
+    params = Params(n_hidden1=3, n_hidden2=2, n_labels=2, T=3, chunk_windows=1)
+    previous = brian2.prefs.codegen.target
+    brian2.prefs.codegen.target = "numpy"
+    try:
+        from .stimuli import readout_plan
+
+        rng = np.random.default_rng(0)
+        circuit = Circuit(params, 4, 1, device="runtime", model=model)
+        weights = init_weights(params, 4, rng)
+        theta = {name: np.full(size, params.theta0) for name, size in
+                 population_sizes(params, 4).items() if name in ("z1", "z2", "zy", "zR")}
+        circuit.run(readout_plan(np.full((1, 4), 0.5), rng), weights, theta)
+    except models.ModelError as err:
+        raise models.ModelError(f"model {model.name}: {err}") from None
+    except Exception as err:  # noqa: BLE001 (Brian2 raises many kinds)
+        raise models.ModelError(f"model {model.name}: {_root_message(err)}") from None
+    finally:
+        brian2.prefs.codegen.target = previous
+    return model
+
+
+def _root_message(err: BaseException) -> str:
+    """The innermost error of a Brian2 exception chain, as one line."""
+    while True:
+        inner = getattr(err, "original_error", None) or err.__cause__
+        if inner is None or inner is err:
+            break
+        err = inner
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    text = " ".join(lines)[:300] if lines else ""
+    return f"{type(err).__name__}: {text}"
 
 
 def state_variables(params: Params, proj: Projection) -> tuple:
@@ -220,6 +272,9 @@ class Circuit:
         Settle the weight decay lazily where :attr:`Projection.lazy_decay`
         says so (default); ``False`` sweeps it eagerly everywhere (the same
         results, slower; kept for tests and benchmarks).
+    model : Model, str or None
+        The hidden layers' neuron model (:class:`brian_edff.models.Model`, a
+        variant name or a ``.py`` file); default ``params.model``.
     """
 
     def __init__(self, params: Params, n_input: int, n_windows: int,
@@ -227,12 +282,13 @@ class Circuit:
                  record_spikes: bool = False, seed: int = 0,
                  extra_namespace: dict | None = None, threads: int | None = None,
                  profile: bool = False, weight_dtype: str = models.WEIGHT_DTYPE,
-                 lazy_decay: bool = True):
+                 lazy_decay: bool = True, model=None):
         if device not in DEVICES:
             raise ValueError(f"device: unknown device {device!r}; use one of {DEVICES}")
         if n_windows < 1:
             raise ValueError(f"n_windows: must be >= 1, got {n_windows}")
         self.params = params
+        self.model = models.load_model(params.model if model is None else model)
         self.n_input = int(n_input)
         self.n_windows = int(n_windows)
         self.device = device
@@ -277,7 +333,7 @@ class Circuit:
                  float(p.dt), p.csdp_step, self.n_windows, self.record_spikes,
                  self.threads, self.profile, self.weight_dtype, self.lazy_decay)
         templates = templates_digest() if self.device == "standalone" else ""
-        parts = [brian2.__version__, templates, repr(shape),
+        parts = [brian2.__version__, templates, repr(shape), self.model.digest(),
                  repr(sorted(self.extra_namespace.items()))]
         parts += [f"{k}={getattr(models, k)!r}" for k in sorted(dir(models))
                   if k.isupper()]
@@ -302,6 +358,7 @@ class Circuit:
     # -- network construction -------------------------------------------------
     def _namespace(self, **extra):
         ns = {"inf": np.inf}
+        ns.update(self.model.namespace())
         ns.update(self.extra_namespace)
         ns.update(extra)
         return ns
@@ -379,12 +436,13 @@ class Circuit:
                          "head_event": models.HEAD_EVENT,
                          "csdp_spike": models.CSDP_SPIKE_EVENT,
                          "recon_event": models.RECON_EVENT}
-        layers = {}
+        layers, model = {}, self.model
         for name in ("z1", "z2"):
             layers[name] = NeuronGroup(
-                sizes[name], models.LIF_EQS + models.HIDDEN_EXTRA_EQS,
-                threshold=models.LIF_THRESHOLD, reset=models.LIF_RESET,
-                events=dict(hidden_events), method="euler", dt=p.dt, name=name,
+                sizes[name], model.eqs + models.HIDDEN_EXTRA_EQS,
+                threshold=model.threshold, reset=model.reset,
+                refractory=model.refractory or False,
+                events=dict(hidden_events), method=model.method, dt=p.dt, name=name,
                 namespace=self._namespace(**funcs))
         zy = NeuronGroup(sizes["zy"], models.LIF_EQS + models.CLASSIFIER_EXTRA_EQS,
                          threshold=models.LIF_THRESHOLD, reset=models.LIF_RESET,
@@ -407,10 +465,13 @@ class Circuit:
             extra.append(group.run_regularly(models.STEP_BOOKKEEPING, when="after_groups",
                                              name=f"{group.name}_bookkeeping"))
         for group in (layers["z1"], layers["z2"], zy):
-            extra.append(group.run_regularly(models.LIF_WINDOW_RESET, dt=window,
-                                             when="start", name=f"{group.name}_window"))
-            extra.append(group.run_regularly(models.LIF_BOOKKEEPING, when="after_groups",
-                                             name=f"{group.name}_bookkeeping"))
+            hidden = group is not zy
+            extra.append(group.run_regularly(
+                model.window_reset if hidden else models.LIF_WINDOW_RESET, dt=window,
+                when="start", name=f"{group.name}_window"))
+            extra.append(group.run_regularly(
+                model.bookkeeping if hidden else models.LIF_BOOKKEEPING,
+                when="after_groups", name=f"{group.name}_bookkeeping"))
 
         # Layer summaries (goodness, spike count) as summed variables.
         summaries = {}

@@ -23,6 +23,7 @@ import sys
 
 from .checkpoint import CheckpointError, read_json, write_json
 from .datasets import DataError, load_dataset
+from .models import ModelError
 from .params import Params, ParamsError, load_params
 from .stimuli import MODES
 
@@ -32,7 +33,7 @@ DEVICES = ("standalone", "cpp_standalone", "runtime")
 __all__ = ["main"]
 
 #: Errors that are the user's input, reported as one line.
-USER_ERRORS = (ParamsError, DataError, CheckpointError)
+USER_ERRORS = (ParamsError, DataError, CheckpointError, ModelError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=None,
                        help="standalone: threads of the synaptic event loops (default 2 on "
                             "2+ cores); cpp_standalone: Brian2's OpenMP threads (default 0)")
+    train.add_argument("--model", default=None, metavar="NAME|FILE.py",
+                       help="neuron model of the hidden layers: default, adaptation, "
+                            "refractory, exp_synapses, conductance, or a .py file "
+                            "defining MODEL (default: the parameter set's)")
     train.add_argument("--no-progress", action="store_true")
 
     evaluate = sub.add_parser("evaluate", help="recompute test metrics from saved weights")
@@ -73,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     figures = sub.add_parser("figures", help="all figures and the results table from runs")
     figures.add_argument("run_dirs", nargs="+")
     figures.add_argument("--out", default="figures")
+    figures.add_argument("--format", default="png", choices=("png", "pdf", "svg"),
+                         help="file format of the figures (pdf and svg for papers)")
     figures.add_argument("--images", type=int, default=40,
                          help="test images replayed for rasters and goodness traces")
 
@@ -108,7 +115,7 @@ def _cmd_figures(args) -> int:
         if not os.path.isfile(os.path.join(run_dir, "metrics.json")):
             raise CheckpointError(f"{run_dir}: not a finished run directory (no metrics.json)")
     prefs.codegen.target = "numpy"
-    for path in make_all(args.run_dirs, args.out, n_images=args.images):
+    for path in make_all(args.run_dirs, args.out, n_images=args.images, fmt=args.format):
         print(path)
     return 0
 
@@ -140,6 +147,8 @@ def _cmd_train(args) -> int:
         if not args.out:
             raise RunError("--out: give a run directory (or --resume RUN_DIR)")
         params = load_params(args.params)
+        if args.model is not None:
+            params = params.replace(model=args.model)
         dataset = load_dataset(args.dataset, args.seed)
         params.validate(n_input=dataset.n_input)
         run_dir = args.out
@@ -154,7 +163,7 @@ def _cmd_train(args) -> int:
 
 def _cmd_evaluate(args) -> int:
     from .circuit import Circuit
-    from .training import RunError, evaluate_state, load_run_state
+    from .training import RunError, evaluate_state, load_run_state, recorded_model
 
     config_path = os.path.join(args.run_dir, "config.json")
     if not os.path.isfile(config_path):
@@ -168,7 +177,8 @@ def _cmd_evaluate(args) -> int:
     dataset = load_dataset(name, config.get("seed", 0))
     params.validate(n_input=dataset.n_input)
     state = load_run_state(args.run_dir, params, dataset.n_input)
-    circuit = Circuit(params, dataset.n_input, params.chunk_windows, device=args.device)
+    circuit = Circuit(params, dataset.n_input, params.chunk_windows, device=args.device,
+                      model=recorded_model(config))
     try:
         metrics, _ = evaluate_state(circuit, state, dataset, config.get("seed", 0),
                                     progress=not args.no_progress)

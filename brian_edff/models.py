@@ -47,6 +47,14 @@ and give ``tau_a``, ``b_a`` in the layer's namespace (``extra_namespace``
 of :class:`brian_edff.circuit.Circuit`).
 """
 
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field, fields, replace
+
 #: Order of the scheduling slots inside one time step. Resets come before
 #: synapses so that traces and modulators of step ``t`` are final when the
 #: learning pathways of step ``t`` run.
@@ -312,3 +320,212 @@ CSDP_EVENT = "s_prev > 0.5 and csdp_on(t) > 0.5"
 HEAD_EVENT = "s_prev > 0.5 and classifier_on(t) > 0.5"
 CSDP_SPIKE_EVENT = "v > theta and csdp_on(t) > 0.5"
 RECON_EVENT = "v > theta and recon_on(t) > 0.5"
+
+
+# --------------------------------------------------------------------------
+# The model as one object, and its variants
+# --------------------------------------------------------------------------
+
+class ModelError(ValueError):
+    """A model variant is unknown, missing from its file, or does not build."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """The hidden layers' neuron model, as Brian2 strings and constants.
+
+    :class:`brian_edff.circuit.Circuit` builds z1 and z2 from these fields
+    (the classifier and reconstruction layers keep the stock LIF of this
+    module); everything else (the plasticity, the summaries) comes from the
+    module constants. The default equals the circuit of Ororbia (2023).
+    Derive a variant with :meth:`derive`; compiled builds are cached by
+    :meth:`digest`, so two variants never share a build.
+
+    Attributes
+    ----------
+    name, description : str
+        How runs and tables refer to the variant, and where it comes from.
+    eqs : str
+        Equations of z1 and z2 (:data:`HIDDEN_EXTRA_EQS` is appended).
+    threshold, reset : str
+        Spike condition and reset statements.
+    refractory : str or None
+        Brian2's ``refractory`` argument (e.g. ``"t_ref"``); equations
+        flagged ``(unless refractory)`` are clamped while it lasts.
+    bookkeeping : str
+        Statements after each step's state update (clear delta currents).
+    window_reset : str
+        Statements at each window's start (everything but weights to rest).
+    constants : dict
+        Extra constants of these equations, name to value with unit as text
+        (``{"tau_a": "300 ms"}``), so that runs can record them.
+    method : str
+        Brian2 integration method (``"euler"``: the discrete-time equations
+        of the paper; ``"exponential_euler"`` stays stable for stiff,
+        conductance-like equations).
+    """
+
+    name: str = "default"
+    description: str = "Leaky integrate-and-fire with delta currents (Ororbia 2023)."
+    eqs: str = LIF_EQS
+    threshold: str = LIF_THRESHOLD
+    reset: str = LIF_RESET
+    refractory: str | None = None
+    bookkeeping: str = LIF_BOOKKEEPING
+    window_reset: str = LIF_WINDOW_RESET
+    constants: dict = field(default_factory=dict)
+    method: str = "euler"
+
+    def derive(self, name: str, description: str, **changes) -> Model:
+        """A copy with some fields changed (``constants`` are merged)."""
+        constants = {**self.constants, **changes.pop("constants", {})}
+        return replace(self, name=name, description=description, constants=constants,
+                       **changes)
+
+    def to_dict(self) -> dict:
+        """JSON-ready copy of every field (recorded in ``config.json``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Model:
+        """Inverse of :meth:`to_dict`; ModelError on unknown or missing fields."""
+        known = {f.name for f in fields(cls)}
+        if not isinstance(data, dict) or set(data) - known:
+            raise ModelError(f"model: unknown fields {sorted(set(data) - known)}"
+                             if isinstance(data, dict) else "model: must be an object")
+        return cls(**data)
+
+    def digest(self) -> str:
+        """Hash of the content (names excluded): the key of compiled builds."""
+        content = {k: v for k, v in self.to_dict().items() if k not in ("name",
+                                                                         "description")}
+        return hashlib.sha1(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+
+    def namespace(self) -> dict:
+        """The constants as Brian2 quantities."""
+        return {name: parse_quantity(name, text) for name, text in self.constants.items()}
+
+
+def parse_quantity(name: str, text):
+    """``"300 ms"`` (or a number) as a Brian2 quantity; ModelError names ``name``."""
+    from brian2.units import allunits, stdunits
+
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return text
+    units = {k: v for module in (allunits, stdunits) for k, v in vars(module).items()
+             if not k.startswith("_")}
+    match = re.fullmatch(r"\s*([-+0-9.eE]+)\s*\*?\s*([A-Za-z]+\w*)?\s*", str(text))
+    if not match or (match.group(2) and match.group(2) not in units):
+        raise ModelError(f"constant {name}: cannot read {text!r} as a number with a unit "
+                         "(e.g. '300 ms')")
+    try:
+        number = float(match.group(1))
+    except ValueError:
+        raise ModelError(f"constant {name}: cannot read {text!r} as a number") from None
+    return number * units[match.group(2)] if match.group(2) else number
+
+
+#: The circuit of the paper.
+DEFAULT_MODEL = Model()
+
+#: Spike-frequency adaptation: an adaptation current ``a`` that jumps by
+#: ``b_a`` on every spike and relaxes with ``tau_a``, subtracted from the
+#: input (J. Benda & A. V. M. Herz, "A universal model for spike-frequency
+#: adaptation", Neural Computation 15:2523, 2003; the adaptive LIF of
+#: Gerstner et al., *Neuronal Dynamics*, 2014, ch. 6).
+ADAPTATION_MODEL = DEFAULT_MODEL.derive(
+    "adaptation",
+    "LIF with a spike-triggered adaptation current (Benda & Herz 2003).",
+    eqs=LIF_EQS.replace("j = R_exc * I_exc - R_inh * I_inh : 1",
+                        "j = R_exc * I_exc - R_inh * I_inh - a : 1")
+    + "da/dt = -a / tau_a : 1\n",
+    reset=LIF_RESET + "\na += b_a",
+    window_reset=LIF_WINDOW_RESET + "\na = 0",
+    constants={"tau_a": "300 ms", "b_a": "0.02"})
+
+#: Absolute refractory period: after a spike the membrane is clamped at its
+#: reset value for ``t_ref`` (Brian2's ``refractory`` with ``(unless
+#: refractory)``; Gerstner et al., *Neuronal Dynamics*, 2014, ch. 1.3).
+#: Every window starts out of refractoriness.
+REFRACTORY_MODEL = DEFAULT_MODEL.derive(
+    "refractory",
+    "LIF with an absolute refractory period (Gerstner et al. 2014, ch. 1.3).",
+    eqs=LIF_EQS.replace("dv/dt = (-v + j) / tau_m : 1",
+                        "dv/dt = (-v + j) / tau_m : 1 (unless refractory)"),
+    refractory="t_ref",
+    window_reset=LIF_WINDOW_RESET + "\nlastspike = -1e4 * second",
+    constants={"t_ref": "6 ms"})
+
+#: Exponentially decaying synaptic currents in place of the delta currents:
+#: ``I_exc``, ``I_inh`` decay with ``tau_syn`` instead of being cleared after
+#: each step, and enter the membrane scaled by ``dt / tau_syn``, so that a
+#: presynaptic spike delivers the same total charge as with delta currents
+#: (P. Dayan & L. F. Abbott, *Theoretical Neuroscience*, 2001, ch. 5.8).
+EXP_SYNAPSES_MODEL = DEFAULT_MODEL.derive(
+    "exp_synapses",
+    "LIF with exponentially decaying synaptic currents (Dayan & Abbott 2001, 5.8).",
+    eqs=LIF_EQS.replace("j = R_exc * I_exc - R_inh * I_inh : 1",
+                        "j = (R_exc * I_exc - R_inh * I_inh) * dt / tau_syn : 1")
+    .replace("I_exc : 1\nI_inh : 1",
+             "dI_exc/dt = -I_exc / tau_syn : 1\ndI_inh/dt = -I_inh / tau_syn : 1"),
+    bookkeeping=STEP_BOOKKEEPING,
+    constants={"tau_syn": "10 ms"})
+
+#: Conductance-based excitation: excitatory input opens a conductance whose
+#: current ``g_exc (E_exc - v)`` shrinks as the membrane nears the reversal
+#: potential ``E_exc`` (in units of the dimensionless membrane; the
+#: threshold is near 0.05). Inhibition stays a current. (Dayan & Abbott 2001,
+#: ch. 5.8; A. Destexhe et al., J. Comput. Neurosci. 1:195, 1994.) With
+#: ``E_exc = 1`` it is close to the default; smaller values saturate the drive.
+#: The membrane is integrated by exponential Euler: a large conductance makes
+#: the forward Euler step of the other variants unstable.
+CONDUCTANCE_MODEL = DEFAULT_MODEL.derive(
+    "conductance",
+    "LIF with conductance-based excitation (Dayan & Abbott 2001, 5.8).",
+    eqs=LIF_EQS.replace("j = R_exc * I_exc - R_inh * I_inh : 1",
+                        "j = R_exc * I_exc * (E_exc - v) / E_exc - R_inh * I_inh : 1"),
+    constants={"E_exc": "0.2"}, method="exponential_euler")
+
+#: Built-in variants by name (``train --model NAME``).
+VARIANTS = {m.name: m for m in (DEFAULT_MODEL, ADAPTATION_MODEL, REFRACTORY_MODEL,
+                                 EXP_SYNAPSES_MODEL, CONDUCTANCE_MODEL)}
+
+
+def load_model(spec) -> Model:
+    """A built-in variant by name, a :class:`Model`, or a Python file defining ``MODEL``.
+
+    A user file derives its variant from the default, e.g.::
+
+        from brian_edff.models import DEFAULT_MODEL, LIF_RESET
+
+        MODEL = DEFAULT_MODEL.derive("my_adaptation", "stronger adaptation",
+                                     reset=LIF_RESET + "\\na += 0.05", ...)
+
+    Raises
+    ------
+    ModelError
+        Unknown name, missing or unreadable file, no ``MODEL`` in it.
+    """
+    if isinstance(spec, Model):
+        return spec
+    if not isinstance(spec, str) or not spec:
+        raise ModelError(f"model: expected a variant name or a .py file, got {spec!r}")
+    if spec in VARIANTS:
+        return VARIANTS[spec]
+    if not spec.endswith(".py"):
+        raise ModelError(f"model: unknown variant {spec!r}; use one of "
+                         f"{', '.join(VARIANTS)} or a .py file defining MODEL")
+    import runpy
+
+    if not os.path.isfile(spec):
+        raise ModelError(f"{spec}: model file not found")
+    try:
+        namespace = runpy.run_path(spec)
+    except Exception as err:  # noqa: BLE001 (a user file may raise anything)
+        raise ModelError(f"{spec}: cannot run model file ({type(err).__name__}: "
+                         f"{err})") from None
+    model = namespace.get("MODEL")
+    if not isinstance(model, Model):
+        raise ModelError(f"{spec}: defines no MODEL (a brian_edff.models.Model, e.g. "
+                         "DEFAULT_MODEL.derive(...))")
+    return model

@@ -104,6 +104,11 @@ class Params:
     w_init : float
         Initial weights are drawn from U(-w_init, w_init) (then clipped to the
         bounds); the author uses 1.
+    model : str
+        The hidden layers' neuron model: a built-in variant
+        (:data:`brian_edff.models.VARIANTS`: ``default``, ``adaptation``,
+        ``refractory``, ``exp_synapses``, ``conductance``) or a ``.py`` file
+        defining ``MODEL``.
     negatives : {"random", "confused"}
         Supervised negatives: a wrong label drawn uniformly, or drawn in
         proportion to how often the classifier mistook the image's class for
@@ -144,6 +149,7 @@ class Params:
     eta_head_decay: float = 1.0
     w_init: float = 1.0
     negatives: str = "random"
+    model: str = "default"
 
     # -- validation --------------------------------------------------------
     def validate(self, n_input: int | None = None) -> Params:
@@ -203,6 +209,9 @@ class Params:
         if self.negatives not in NEGATIVES:
             raise ParamsError(f"negatives: must be one of {NEGATIVES}, "
                               f"got {self.negatives!r}")
+        if not isinstance(self.model, str) or not self.model:
+            raise ParamsError(f"model: must be a variant name or a .py file, "
+                              f"got {self.model!r}")
         for name in ("head_window", "reconstruction"):
             if not isinstance(getattr(self, name), bool):
                 raise ParamsError(f"{name}: must be true or false")

@@ -49,9 +49,15 @@ def _label(run) -> str:
     return f"{c['dataset']} {c['mode']} {arm} seed {c['seed']}"
 
 
-def _save(fig, out_dir, name, header, rows):
+#: File formats of the figures (``figures --format``).
+FORMATS = ("png", "pdf", "svg")
+
+
+def _save(fig, out_dir, name, header, rows, fmt="png"):
+    if fmt not in FORMATS:
+        raise ValueError(f"format: unknown figure format {fmt!r}; use one of {FORMATS}")
     os.makedirs(out_dir, exist_ok=True)
-    png = os.path.join(out_dir, f"{name}.png")
+    png = os.path.join(out_dir, f"{name}.{fmt}")
     fig.savefig(png, bbox_inches="tight")
     with open(os.path.join(out_dir, f"{name}.csv"), "w", newline="") as handle:
         writer = csv.writer(handle)
@@ -70,7 +76,7 @@ def record_windows(run, n_images: int = 20, device: str = "runtime"):
     from .datasets import load_dataset
     from .params import Params
     from .stimuli import KIND, readout_plan, wrong_labels
-    from .training import CircuitState
+    from .training import CircuitState, recorded_model
 
     config = run["config"]
     params = Params.from_dict(config["params"])
@@ -87,14 +93,14 @@ def record_windows(run, n_images: int = 20, device: str = "runtime"):
     plan.kind[0::2], plan.kind[1::2] = KIND["positive"], KIND["negative"]
     state = CircuitState.from_arrays(run["weights"])
     circuit = Circuit(params, dataset.n_input, plan.n_windows, device=device,
-                      record_spikes=True)
+                      record_spikes=True, model=recorded_model(config))
     try:
         return circuit.run(plan, state.weights, state.theta_base), params, labels
     finally:
         circuit.close()
 
 
-def figure_rasters(runs, out_dir, recording=None):
+def figure_rasters(runs, out_dir, recording=None, fmt: str = "png"):
     """(a) Spike rasters of every layer over one positive and one negative window."""
     plt = _plt()
     result, params, labels = recording or record_windows(runs[0], n_images=1)
@@ -116,10 +122,10 @@ def figure_rasters(runs, out_dir, recording=None):
             rows += [(kind, layer, int(s - lo), int(i)) for i, s in zip(idx[keep], steps[keep])]
         axes[0, col].set_title(f"{kind} window (label {labels[0]})")
         axes[-1, col].set_xlabel("step")
-    return _save(fig, out_dir, "rasters", ("window", "layer", "step", "neuron"), rows)
+    return _save(fig, out_dir, "rasters", ("window", "layer", "step", "neuron"), rows, fmt=fmt)
 
 
-def figure_goodness(runs, out_dir, recording=None):
+def figure_goodness(runs, out_dir, recording=None, fmt: str = "png"):
     """(b) Layer goodness over the window, positive vs negative, mean +- sd."""
     plt = _plt()
     result, params, _ = recording or record_windows(runs[0], n_images=40)
@@ -138,10 +144,10 @@ def figure_goodness(runs, out_dir, recording=None):
         ax.set_title(f"goodness of z{layer + 1} ({len(per_window) // 2} test images)")
         ax.set_xlabel("step")
     axes[0].legend()
-    return _save(fig, out_dir, "goodness", ("layer", "window", "step", "mean", "sd"), rows)
+    return _save(fig, out_dir, "goodness", ("layer", "window", "step", "mean", "sd"), rows, fmt=fmt)
 
 
-def figure_receptive_fields(runs, out_dir, n_units: int = 36):
+def figure_receptive_fields(runs, out_dir, n_units: int = 36, fmt: str = "png"):
     """(c) Receptive fields: columns of W1 as image tiles."""
     plt = _plt()
     run = runs[0]
@@ -157,10 +163,10 @@ def figure_receptive_fields(runs, out_dir, n_units: int = 36):
             rows.append([k] + [float(v) for v in w1[:, k]])
     fig.suptitle(f"W1 receptive fields ({_label(run)})")
     return _save(fig, out_dir, "receptive_fields",
-                 ["unit"] + [f"pixel{i}" for i in range(w1.shape[0])], rows)
+                 ["unit"] + [f"pixel{i}" for i in range(w1.shape[0])], rows, fmt=fmt)
 
 
-def figure_tsne(runs, out_dir, seed: int = 0):
+def figure_tsne(runs, out_dir, seed: int = 0, fmt: str = "png"):
     """(d) t-SNE of z2 rate codes of the test images, coloured by class."""
     from sklearn.manifold import TSNE
 
@@ -178,31 +184,45 @@ def figure_tsne(runs, out_dir, seed: int = 0):
     ax.set_xticks([])
     ax.set_yticks([])
     return _save(fig, out_dir, "tsne", ("x", "y", "label"),
-                 [(float(a), float(b), int(c)) for (a, b), c in zip(xy, labels)])
+                 [(float(a), float(b), int(c)) for (a, b), c in zip(xy, labels)], fmt=fmt)
 
 
-def figure_reconstructions(runs, out_dir, n_images: int = 8):
-    """(e) Reconstructions (mean zR trace) beside their inputs."""
+def _one_per_class(labels, n: int) -> list:
+    """Indices of up to ``n`` test images, cycling through the classes."""
+    labels = np.asarray(labels)
+    classes = list(np.unique(labels))
+    queues = {c: list(np.flatnonzero(labels == c)) for c in classes}
+    picked = []
+    while len(picked) < min(n, len(labels)):
+        for c in classes:
+            if queues[c] and len(picked) < n:
+                picked.append(int(queues[c].pop(0)))
+    return picked
+
+
+def figure_reconstructions(runs, out_dir, n_images: int = 10, fmt: str = "png"):
+    """(e) Reconstructions (mean zR trace) beside their inputs, one test image per class."""
     plt = _plt()
     run = runs[0]
     shape = tuple(run["config"]["image_shape"])
     images, recon = run["readouts"]["images"], run["readouts"]["recon"]
-    n = min(n_images, len(images))
-    fig, axes = plt.subplots(2, n, figsize=(1.1 * n, 2.4))
+    picked = _one_per_class(run["readouts"]["labels"], n_images)
+    n = len(picked)
+    fig, axes = plt.subplots(2, n, figsize=(1.1 * n, 2.4), squeeze=False)
     rows = []
-    for k in range(n):
+    for col, k in enumerate(picked):
         for row, data in enumerate((images[k], recon[k])):
-            axes[row, k].imshow(data.reshape(shape), cmap="gray_r", vmin=0,
-                                vmax=max(float(data.max()), 1e-6))
-            axes[row, k].axis("off")
+            axes[row, col].imshow(data.reshape(shape), cmap="gray_r", vmin=0,
+                                  vmax=max(float(data.max()), 1e-6))
+            axes[row, col].axis("off")
         rows.append([k, *(float(v) for v in recon[k])])
     axes[0, 0].set_title("input", loc="left")
     axes[1, 0].set_title("reconstruction", loc="left")
     return _save(fig, out_dir, "reconstructions",
-                 ["image"] + [f"pixel{i}" for i in range(images.shape[1])], rows)
+                 ["image"] + [f"pixel{i}" for i in range(images.shape[1])], rows, fmt=fmt)
 
 
-def figure_learning_curves(runs, out_dir):
+def figure_learning_curves(runs, out_dir, fmt: str = "png"):
     """(f) Dev classifier accuracy and reconstruction BCE per epoch, every run."""
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(7, 2.6))
@@ -223,10 +243,10 @@ def figure_learning_curves(runs, out_dir):
         ax.set_xlabel("epoch")
     axes[0].legend(fontsize=6)
     return _save(fig, out_dir, "learning_curves",
-                 ("run", "epoch", "classifier_accuracy", "recon_bce"), rows)
+                 ("run", "epoch", "classifier_accuracy", "recon_bce"), rows, fmt=fmt)
 
 
-def figure_confusion(runs, out_dir):
+def figure_confusion(runs, out_dir, fmt: str = "png"):
     """(g) Confusion matrix of the spiking classifier on the test set."""
     plt = _plt()
     run = runs[0]
@@ -239,7 +259,7 @@ def figure_confusion(runs, out_dir):
     ax.set_title(f"classifier ({_label(run)})")
     return _save(fig, out_dir, "confusion", ["true"] + [f"pred{k}" for k in
                                                         range(len(matrix))],
-                 [[k, *row] for k, row in enumerate(matrix.tolist())])
+                 [[k, *row] for k, row in enumerate(matrix.tolist())], fmt=fmt)
 
 
 #: Anchor figures (ALGORITHM.md section 6): what the author's JAX code and a
@@ -299,17 +319,23 @@ FIGURES = {"rasters": figure_rasters, "goodness": figure_goodness,
            "learning_curves": figure_learning_curves, "confusion": figure_confusion}
 
 
-def make_all(run_dirs, out_dir, device: str = "runtime", n_images: int = 40) -> list:
-    """Every figure and the results table from ``run_dirs``; returns written paths."""
+def make_all(run_dirs, out_dir, device: str = "runtime", n_images: int = 40,
+             fmt: str = "png") -> list:
+    """Every figure and the results table from ``run_dirs``; returns written paths.
+
+    ``fmt``: ``"png"``, ``"pdf"`` or ``"svg"`` (vector formats for papers).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format: unknown figure format {fmt!r}; use one of {FORMATS}")
     runs = [load_run(d) for d in run_dirs]
     learned = [r for r in runs if r["config"].get("plasticity", True)] or runs
     first = learned[:1]
     recording = record_windows(first[0], n_images=n_images, device=device)
-    paths = [figure_rasters(first, out_dir, recording),
-             figure_goodness(first, out_dir, recording)]
+    paths = [figure_rasters(first, out_dir, recording, fmt=fmt),
+             figure_goodness(first, out_dir, recording, fmt=fmt)]
     for name in ("receptive_fields", "tsne", "reconstructions", "confusion"):
-        paths.append(FIGURES[name](first, out_dir))
-    paths.append(figure_learning_curves(runs, out_dir))
+        paths.append(FIGURES[name](first, out_dir, fmt=fmt))
+    paths.append(figure_learning_curves(runs, out_dir, fmt=fmt))
     results_table(runs, out_dir)
     paths.append(os.path.join(out_dir, "results_table.md"))
     with open(os.path.join(out_dir, "sources.json"), "w") as handle:
@@ -327,12 +353,13 @@ def script_main(name: str, argv=None) -> str:
                                      .__doc__.splitlines()[0])
     parser.add_argument("run_dirs", nargs="+")
     parser.add_argument("--out", default="figures")
+    parser.add_argument("--format", default="png", choices=FORMATS)
     args = parser.parse_args(argv)
     prefs.codegen.target = "numpy"
     runs = [load_run(d) for d in args.run_dirs]
     if name == "results_table":
         print(results_table(runs, args.out))
         return os.path.join(args.out, "results_table.md")
-    path = FIGURES[name](runs, args.out)
+    path = FIGURES[name](runs, args.out, fmt=args.format)
     print(path)
     return path

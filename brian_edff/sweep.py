@@ -6,7 +6,8 @@ of values for any parameters (names as in ``config.json``)::
     {"params": "fast", "dataset": "digits", "mode": "supervised", "epochs": 1,
      "grid": {"tau_m": ["50 ms", "100 ms"], "theta_g1": [8, 10, 12]}}
 
-Optional keys: ``"plasticity"`` (true/false), ``"device"`` ("standalone",
+A ``"model"`` list compares neuron models (built-in variant names or ``.py``
+files) in one sweep. Optional keys: ``"plasticity"`` (true/false), ``"device"`` ("standalone",
 "cpp_standalone" or "runtime"; every run is single-threaded, one per core),
 ``"codegen_target"`` ("numpy" or "cython", runtime device only), ``"n_train"`` /
 ``"n_test"`` (use the first images only).
@@ -35,6 +36,7 @@ import traceback
 import numpy as np
 
 from .checkpoint import write_json
+from .models import ModelError, load_model
 from .params import ParamsError, load_params, read_json_object
 from .stimuli import MODES
 
@@ -113,7 +115,9 @@ def load_grid(path: str) -> dict:
         for value in values:
             try:
                 params = base.replace(**{name: value}).validate()
-            except ParamsError as err:
+                if name == "model":
+                    load_model(value)
+            except (ParamsError, ModelError) as err:
                 raise GridError(f"{path}: grid.{name}: invalid value {value!r} ({err})") \
                     from None
             normalised.append(json.dumps(params.to_dict()[name]))

@@ -42,15 +42,18 @@ from .checkpoint import (
 from .circuit import (
     PROJECTIONS,
     Circuit,
+    check_model,
     init_weights,
     initial_synapse_state,
     population_sizes,
 )
 from .datasets import Dataset
+from .models import Model, load_model
 from .params import Params
 from .stimuli import MODES, goodness_plan, head_plan, readout_plan, training_plan
 
 __all__ = ["CircuitState", "initial_state", "train", "evaluate_state", "Readouts",
+           "recorded_model",
            "simulate", "RunError"]
 
 THRESHOLD_POPULATIONS = ("z1", "z2", "zy", "zR")
@@ -186,8 +189,9 @@ def evaluate_state(circuit: Circuit, state: CircuitState, dataset: Dataset, seed
     return metrics, arrays
 
 
-def _config(params, dataset, mode, epochs, seed, plasticity, device):
-    return {"params": params.to_dict(), "dataset": dataset.name, "mode": mode,
+def _config(params, dataset, mode, epochs, seed, plasticity, device, model):
+    return {"params": params.to_dict(), "model": model.to_dict(),
+            "dataset": dataset.name, "mode": mode,
             "epochs": epochs, "seed": seed, "plasticity": plasticity, "device": device,
             "n_input": dataset.n_input, "image_shape": list(dataset.image_shape),
             "n_train": int(len(dataset.train_x)), "n_dev": int(len(dataset.dev_x)),
@@ -215,7 +219,7 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
           epochs: int | None = None, seed: int = 0, plasticity: bool = True,
           device: str = "standalone", progress: bool = True, resume: bool = False,
           evaluate: bool = True, circuit: Circuit | None = None,
-          threads: int | None = None) -> dict:
+          threads: int | None = None, model=None) -> dict:
     """Train the circuit, evaluate it, and write a complete run directory.
 
     Parameters
@@ -247,6 +251,10 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
         A compiled circuit to reuse (same shape).
     threads : int, optional
         Threads of the compiled device (see :class:`~brian_edff.circuit.Circuit`).
+    model : Model or str, optional
+        The hidden layers' neuron model; default ``params.model``. It is
+        checked (a tiny NumPy build) before anything is written, recorded in
+        full in ``config.json``, and on ``resume`` the recorded one is used.
 
     Returns
     -------
@@ -262,25 +270,34 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
     epochs = params.epochs if epochs is None else int(epochs)
     if epochs < 1:
         raise RunError(f"epochs: must be >= 1, got {epochs}")
-    prepare_run_dir(out_dir, resume)
     config_path = os.path.join(out_dir, "config.json")
+    if resume and os.path.isfile(config_path) and "model" in read_json(config_path):
+        model = Model.from_dict(read_json(config_path)["model"])
+    else:
+        model = load_model(params.model if model is None else model)
+    if circuit is None:
+        check_model(model)
+    prepare_run_dir(out_dir, resume)
     if resume:
         saved = read_json(config_path)
-        mine = _config(params, dataset, mode, epochs, seed, plasticity, device)
+        mine = _config(params, dataset, mode, epochs, seed, plasticity, device, model)
         for key in ("params", "dataset", "mode", "epochs", "seed", "plasticity"):
             if saved.get(key) != mine[key]:
                 raise RunError(f"{config_path}: {key} differs from the run being resumed "
                                f"({saved.get(key)!r} != {mine[key]!r})")
     else:
         write_json(config_path, _config(params, dataset, mode, epochs, seed, plasticity,
-                                        device))
+                                        device, model))
 
     own_circuit = circuit is None
     if not own_circuit:
+        if circuit.model.digest() != model.digest():
+            raise RunError(f"model: the given circuit runs {circuit.model.name!r}, "
+                           f"the run asks for {model.name!r}")
         circuit.set_params(params)
     else:
         circuit = Circuit(params, dataset.n_input, params.chunk_windows, device=device,
-                          seed=seed, threads=threads)
+                          seed=seed, threads=threads, model=model)
     try:
         return _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed,
                            plasticity, progress, resume, evaluate)
@@ -435,6 +452,14 @@ def _accumulate_goodness(stats, plan, out, steps):
             total, count = stats.get(key, (0.0, 0))
             stats[key] = (total + float(out.goodness[mask, layer].sum() / steps),
                           count + int(mask.sum()))
+
+
+def recorded_model(config: dict) -> Model:
+    """The neuron model a run used: its recorded equations (``config["model"]``),
+    or, for runs recorded before models were, the one its parameters name."""
+    if "model" in config:
+        return Model.from_dict(config["model"])
+    return load_model(config.get("params", {}).get("model", "default"))
 
 
 def load_run_state(run_dir: str, params: Params, n_input: int) -> CircuitState:

@@ -48,6 +48,8 @@ def test_run_directory_contents(trained):
     config = json.loads((run / "config.json").read_text())
     assert config["seed"] == 0 and config["params"]["tau_m"] == "100 ms"
     assert {"brian2", "numpy", "git_revision"} <= set(config["provenance"])
+    assert config["params"]["model"] == "default"
+    assert config["model"]["name"] == "default" and "dv/dt" in config["model"]["eqs"]
     metrics = json.loads((run / "metrics.json").read_text())
     for key in ("classifier_accuracy", "goodness_accuracy", "probe_accuracy", "recon_bce",
                 "recon_mse"):
