@@ -49,7 +49,8 @@ CSDP_ONLY = {"eta", "w_decay", "csdp_step", "tau_rms", "eps_rms", "negatives",
              "theta_g1", "theta_g2", "lateral_sign"}
 
 #: Columns of the lever table: (row key, split, label, higher is better).
-GAPS = (("dev_classifier_last", "dev", "classifier, last epoch", True),
+GAPS = (("classifier_accuracy", "test", "classifier", True),
+        ("dev_classifier_last", "dev", "classifier, last epoch", True),
         ("dev_classifier_best", "dev", "classifier, best epoch", True),
         ("probe_accuracy", "test", "linear probe", True),
         ("goodness_accuracy", "test", "goodness readout", True),
@@ -181,6 +182,22 @@ def write_rows(rows: list, path: str, names: list) -> None:
         writer.writerows(sorted(rows, key=lambda r: r["run"]))
 
 
+def run_levers(spec: dict, seeds, out: str, scheduler=None, workers=None) -> list:
+    """Run every lever x seed x arm (finished runs skipped); write and return the table."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "levers.json"), "w") as handle:
+        json.dump({k: v for k, v in spec.items() if k != "base"} | {
+            "params": spec["base"].to_dict(), "seeds": list(seeds)}, handle, indent=1)
+    points, names = lever_points(spec, seeds)
+    rows = run_points(points, spec, out, scheduler, workers)
+    overridden = sorted({k for v in spec["levers"].values() for k in v})
+    write_rows(rows, os.path.join(out, "results.csv"), overridden)
+    table = lever_table(rows, names)
+    write_table(table, os.path.join(out, "levers.md"))
+    plot_table(table, os.path.join(out, "levers.png"))
+    return table
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("levers", help="lever file (JSON)")
@@ -203,17 +220,7 @@ def main(argv=None):
             print(f"error: --only: unknown levers {sorted(unknown)}", file=sys.stderr)
             return 2
         spec["levers"] = {k: v for k, v in spec["levers"].items() if k in args.only}
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "levers.json"), "w") as handle:
-        json.dump({k: v for k, v in spec.items() if k != "base"} | {
-            "params": spec["base"].to_dict(), "seeds": seeds}, handle, indent=1)
-    points, names = lever_points(spec, seeds)
-    rows = run_points(points, spec, args.out, args.scheduler, args.workers)
-    overridden = sorted({k for v in spec["levers"].values() for k in v})
-    write_rows(rows, os.path.join(args.out, "results.csv"), overridden)
-    table = lever_table(rows, names)
-    write_table(table, os.path.join(args.out, "levers.md"))
-    plot_table(table, os.path.join(args.out, "levers.png"))
+    run_levers(spec, seeds, args.out, args.scheduler, args.workers)
     print(open(os.path.join(args.out, "levers.md")).read())
     return 0
 
