@@ -146,7 +146,7 @@ def check_model(model) -> models.Model:
             except Exception as err:  # noqa: BLE001
                 raise models.ModelError(f"model {model.name}: eqs: cannot parse "
                                         f"{line.strip()!r} ({_root_message(err)})") from None
-    params = Params(n_hidden1=3, n_hidden2=2, n_labels=2, T=3, chunk_windows=1)
+    params = Params(n_hidden1=3, n_hidden2=2, n_labels=2, T=4, chunk_windows=1)
     previous = brian2.prefs.codegen.target
     brian2.prefs.codegen.target = "numpy"
     try:

@@ -34,17 +34,30 @@ weights are dimensionless, as in the paper. Constants (``tau_m``, ``R_exc``,
 from :class:`brian_edff.params.Params` before every run: a compiled standalone
 build serves every parameter value of the same network shape.
 
-Example: spike-frequency adaptation
------------------------------------
-Add a variable ``a`` that jumps on every spike and relaxes with ``tau_a``::
+Changing the neuron model
+-------------------------
+The hidden layers are built from a :class:`Model` (the end of this file):
+a frozen dataclass of the strings above and their constants. Built-in
+variants (:data:`VARIANTS`: ``adaptation``, ``refractory``, ``exp_synapses``,
+``conductance``) are a few lines each; select one with ``train --model NAME``
+or ``"model": NAME`` in a parameter file or sweep grid. Your own variant lives
+in a file of yours, derived from the default, e.g. spike-frequency adaptation
+(a variable ``a`` that jumps on every spike and relaxes with ``tau_a``)::
 
-    LIF_EQS = LIF_EQS.replace("j = R_exc", "j = -a + R_exc") + '''
-    da/dt = -a / tau_a : 1
-    '''
-    LIF_RESET += "\na += b_a"
+    # my_model.py
+    from brian_edff.models import DEFAULT_MODEL, LIF_EQS, LIF_RESET, LIF_WINDOW_RESET
 
-and give ``tau_a``, ``b_a`` in the layer's namespace (``extra_namespace``
-of :class:`brian_edff.circuit.Circuit`).
+    MODEL = DEFAULT_MODEL.derive(
+        "my_adaptation", "LIF with an adaptation current",
+        eqs=LIF_EQS.replace("j = R_exc * I_exc - R_inh * I_inh : 1",
+                            "j = R_exc * I_exc - R_inh * I_inh - a : 1")
+        + "da/dt = -a / tau_a : 1\n",
+        reset=LIF_RESET + "\na += b_a",
+        window_reset=LIF_WINDOW_RESET + "\na = 0",
+        constants={"tau_a": "300 ms", "b_a": "0.02"})
+
+and run it with ``train --model my_model.py`` (docs/models.md). Editing the
+strings of this file in place still works too: builds are keyed on them.
 """
 
 from __future__ import annotations

@@ -92,10 +92,11 @@ def _slug(overrides: dict) -> str:
 def lever_points(spec: dict, seeds) -> tuple:
     """Run points (learned per lever, shared controls) and {lever: (learned, control)}."""
     points, names = {}, {}
-    for lever, overrides in spec["levers"].items():
-        control = {k: v for k, v in overrides.items() if k not in CSDP_ONLY}
-        arms = {"learned": (overrides, True), "control": (control, False)}
-        for seed in seeds:
+    # Seed-major: an interrupted table holds every lever for the first seeds.
+    for seed in seeds:
+        for lever, overrides in spec["levers"].items():
+            control = {k: v for k, v in overrides.items() if k not in CSDP_ONLY}
+            arms = {"learned": (overrides, True), "control": (control, False)}
             for arm, (values, plastic) in arms.items():
                 name = f"{arm}_{_slug(values)}_seed{seed}"
                 points[name] = {"values": dict(values), "seed": seed, "name": name,

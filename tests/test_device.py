@@ -116,19 +116,23 @@ def test_device_equals_numpy_reference():
 
 
 @pytest.mark.slow
-def test_model_edit_builds_and_runs(monkeypatch):
-    """The adaptation example of models.py runs on the device and lowers the rates."""
+def test_model_edit_builds_and_runs():
+    """The adaptation example of models.py's docstring runs on the device and
+    lowers the rates."""
     params = small_params(eta=0.0, w_decay=0.0, eta_head=0.0)
     state = initial_state(params, N_INPUT, seed=5)
     plan = three_windows()
     plain = Circuit(params, N_INPUT, 3, device="runtime").run(
         plan, state.weights, state.theta_base)
-    monkeypatch.setattr(models, "LIF_EQS", models.LIF_EQS.replace(
-        "j = R_exc", "j = -a + R_exc") + "da/dt = -a / tau_a : 1\n")
-    monkeypatch.setattr(models, "LIF_RESET", models.LIF_RESET + "\na += b_a")
-    from brian2 import ms
-    circuit = Circuit(params, N_INPUT, 3, device="standalone",
-                      extra_namespace={"tau_a": 50 * ms, "b_a": 0.5})
+    edited = models.DEFAULT_MODEL.derive(
+        "my_adaptation", "LIF with an adaptation current",
+        eqs=models.LIF_EQS.replace("j = R_exc * I_exc - R_inh * I_inh : 1",
+                                   "j = R_exc * I_exc - R_inh * I_inh - a : 1")
+        + "da/dt = -a / tau_a : 1\n",
+        reset=models.LIF_RESET + "\na += b_a",
+        window_reset=models.LIF_WINDOW_RESET + "\na = 0",
+        constants={"tau_a": "50 ms", "b_a": "0.5"})
+    circuit = Circuit(params, N_INPUT, 3, device="standalone", model=edited)
     try:
         adapted = circuit.run(plan, state.weights, state.theta_base)
     finally:
