@@ -8,8 +8,6 @@ and exit status 2 before anything is written.
 """
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,6 +16,7 @@ from test_circuit import N_INPUT, small_params, three_windows
 
 from brian_edff import models
 from brian_edff.circuit import Circuit, check_model
+from brian_edff.cli import main
 from brian_edff.models import DEFAULT_MODEL, VARIANTS, Model, ModelError, load_model
 from brian_edff.training import initial_state
 
@@ -155,7 +154,7 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("name", [*BAD_FILES, "nosuch"])
-def test_bad_variants_end_with_one_line_and_write_nothing(tmp_path, name):
+def test_bad_variants_end_with_one_line_and_write_nothing(tmp_path, capsys, name):
     if name == "nosuch":
         spec, message = "nosuch", "unknown variant 'nosuch'"
     else:
@@ -163,13 +162,12 @@ def test_bad_variants_end_with_one_line_and_write_nothing(tmp_path, name):
         spec = str(tmp_path / name)
         (tmp_path / name).write_text(text)
     out = tmp_path / "run"
-    result = subprocess.run(
-        [sys.executable, "-m", "brian_edff", "train", "--dataset", "digits", "--params",
-         "fast", "--model", spec, "--device", "runtime", "--out", str(out),
-         "--no-progress"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2, result.stderr[-2000:]
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and message in lines[0], result.stderr[-2000:]
+    status = main(["train", "--dataset", "digits", "--params", "fast", "--model", spec,
+                   "--device", "runtime", "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 2, err[-2000:]
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0], err[-2000:]
     assert not out.exists()
 
 
