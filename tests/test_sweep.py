@@ -59,12 +59,22 @@ def test_two_workers_grid_failure_and_rerun(grid):
     ({"grid": {"theta_g1": [1, 1.0]}}, "grid.theta_g1: duplicate points"),
     ({"colour": "red", "grid": {"theta_g1": [1]}}, "colour: unknown key"),
     ({"mode": "semi", "grid": {"theta_g1": [1]}}, "mode: unknown mode"),
+    ({"grid": {"model": ["default", "adaptaton"]}}, "grid.model: invalid value 'adaptaton'"),
 ])
 def test_bad_grids_are_rejected(grid, change, message):
     tmp_path, spec = grid
     path = write(tmp_path / "bad.json", spec | change)
     with pytest.raises(GridError, match=message):
         load_grid(path)
+
+
+def test_grid_over_models(grid):
+    tmp_path, spec = grid
+    path = write(tmp_path / "models.json", spec | {"grid": {"model": ["default",
+                                                                  "adaptation"]}})
+    points = expand(load_grid(path), [0])
+    assert [p["values"]["model"] for p in points] == ["default", "adaptation"]
+    assert points[1]["name"] == "model=adaptation_seed0"
 
 
 def test_seeds_and_expansion(grid):
