@@ -216,6 +216,10 @@ class StandaloneBuild:
         os.makedirs(os.path.dirname(self.directory) or ".", exist_ok=True)
         brian2.prefs.devices.cpp_standalone.openmp_threads = (
             self.threads if self.device_name == "cpp_standalone" else 0)
+        # Brian2 runs an unbounded ``make -j``: a few builds at once (a sweep,
+        # the tests) then start hundreds of compilers and thrash the machine.
+        brian2.prefs.devices.cpp_standalone.extra_make_args_unix = [
+            f"-j{os.cpu_count() or 1}"]
         set_device(COMPILED_DEVICES[self.device_name], directory=self.directory,
                    build_on_run=False, with_output=False)
         self._active = True
