@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ from matplotlib.image import imread
 
 from brian_edff.datasets import Dataset, load_dataset
 from brian_edff.params import Params
-from brian_edff.plotting import load_run, make_all, results_table
+from brian_edff.plotting import figure_confusion, load_run, make_all, results_table
 from brian_edff.training import train
 
 T = 8
@@ -38,6 +39,12 @@ def rows(path):
         return list(csv.reader(handle))[1:]
 
 
+def test_vector_formats(tiny_run, tmp_path):
+    for fmt in ("pdf", "svg"):
+        path = figure_confusion([load_run(str(tiny_run))], str(tmp_path), fmt=fmt)
+        assert path.endswith(f".{fmt}") and os.path.getsize(path) > 1000
+
+
 def test_all_figures(tiny_run, tmp_path):
     paths = make_all([str(tiny_run)], str(tmp_path), n_images=5)
     assert len(paths) == 8
@@ -48,7 +55,10 @@ def test_all_figures(tiny_run, tmp_path):
     assert len(rows(tmp_path / "goodness.csv")) == 2 * 2 * T
     assert len(rows(tmp_path / "receptive_fields.csv")) == 10
     assert len(rows(tmp_path / "tsne.csv")) == 20
-    assert len(rows(tmp_path / "reconstructions.csv")) == 8
+    picked = [int(r[0]) for r in rows(tmp_path / "reconstructions.csv")]
+    labels = np.load(tiny_run / "test_readouts.npz")["labels"]
+    assert len(picked) == min(10, len(labels))
+    assert len(set(labels[picked])) == min(len(picked), len(set(labels)))
     assert len(rows(tmp_path / "learning_curves.csv")) == 2
     assert len(rows(tmp_path / "confusion.csv")) == 10
     raster = rows(tmp_path / "rasters.csv")
