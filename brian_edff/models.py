@@ -41,20 +41,15 @@ a frozen dataclass of the strings above and their constants. Built-in
 variants (:data:`VARIANTS`: ``adaptation``, ``refractory``, ``exp_synapses``,
 ``conductance``) are a few lines each; select one with ``train --model NAME``
 or ``"model": NAME`` in a parameter file or sweep grid. Your own variant lives
-in a file of yours, derived from the default, e.g. spike-frequency adaptation
-(a variable ``a`` that jumps on every spike and relaxes with ``tau_a``)::
+in a file of yours, derived from the default or from a variant; the
+equations of :data:`ADAPTATION_MODEL` (near the end of this file) are the
+worked example of an added variable, reset and constants::
 
     # my_model.py
-    from brian_edff.models import DEFAULT_MODEL, LIF_EQS, LIF_RESET, LIF_WINDOW_RESET
+    from brian_edff.models import ADAPTATION_MODEL
 
-    MODEL = DEFAULT_MODEL.derive(
-        "my_adaptation", "LIF with an adaptation current",
-        eqs=LIF_EQS.replace("j = R_exc * I_exc - R_inh * I_inh : 1",
-                            "j = R_exc * I_exc - R_inh * I_inh - a : 1")
-        + "da/dt = -a / tau_a : 1\n",
-        reset=LIF_RESET + "\na += b_a",
-        window_reset=LIF_WINDOW_RESET + "\na = 0",
-        constants={"tau_a": "300 ms", "b_a": "0.02"})
+    MODEL = ADAPTATION_MODEL.derive("strong_adaptation", "twice the jump",
+                                    constants={"b_a": "0.04"})
 
 and run it with ``train --model my_model.py`` (docs/models.md). Editing the
 strings of this file in place still works too: builds are keyed on them.

@@ -42,6 +42,12 @@ def three_windows():
                       kind=np.array([1, 2, 3]))
 
 
+def repeated(plan, times):
+    """``plan`` shown ``times`` times in a row."""
+    return WindowPlan(**{f: np.concatenate([getattr(plan, f)] * times)
+                         for f in plan.__dataclass_fields__})
+
+
 def run_reference(params, state, plan):
     ref = ReferenceCircuit(params, state.weights, state.theta_base)
     steps, windows = [], []
@@ -160,9 +166,7 @@ def test_adaptive_step_carries_over_chunks():
     prefs.codegen.target = "numpy"
     params = small_params(csdp_step="rmsprop", eta=0.01, tau_rms=20 * ms)
     state = initial_state(params, N_INPUT, seed=8)
-    plan = three_windows()
-    plan6 = WindowPlan(**{f: np.concatenate([getattr(plan, f)] * 2)
-                          for f in plan.__dataclass_fields__})
+    plan6 = repeated(three_windows(), 2)
     ref, _, _ = run_reference(params, state, plan6)
     circuit = Circuit(params, N_INPUT, 3, device="runtime", weight_dtype="float64")
     state_after, _ = simulate(circuit, plan6, state)

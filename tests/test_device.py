@@ -21,7 +21,14 @@ import sys
 
 import numpy as np
 import pytest
-from test_circuit import N_INPUT, TOLERANCE, run_reference, small_params, three_windows
+from test_circuit import (
+    N_INPUT,
+    TOLERANCE,
+    repeated,
+    run_reference,
+    small_params,
+    three_windows,
+)
 
 from brian_edff import models
 from brian_edff.circuit import PROJECTIONS, Circuit
@@ -117,20 +124,15 @@ def test_device_equals_numpy_reference():
 
 @pytest.mark.slow
 def test_model_edit_builds_and_runs():
-    """The adaptation example of models.py's docstring runs on the device and
+    """A variant derived as in models.py's docstring runs on the device and
     lowers the rates."""
     params = small_params(eta=0.0, w_decay=0.0, eta_head=0.0)
     state = initial_state(params, N_INPUT, seed=5)
     plan = three_windows()
     plain = Circuit(params, N_INPUT, 3, device="runtime").run(
         plan, state.weights, state.theta_base)
-    edited = models.DEFAULT_MODEL.derive(
-        "my_adaptation", "LIF with an adaptation current",
-        eqs=models.LIF_EQS.replace("j = R_exc * I_exc - R_inh * I_inh : 1",
-                                   "j = R_exc * I_exc - R_inh * I_inh - a : 1")
-        + "da/dt = -a / tau_a : 1\n",
-        reset=models.LIF_RESET + "\na += b_a",
-        window_reset=models.LIF_WINDOW_RESET + "\na = 0",
+    edited = models.ADAPTATION_MODEL.derive(
+        "my_adaptation", "strong, fast adaptation",
         constants={"tau_a": "50 ms", "b_a": "0.5"})
     circuit = Circuit(params, N_INPUT, 3, device="standalone", model=edited)
     try:
@@ -183,9 +185,7 @@ def test_adaptive_step_on_device_equals_numpy_reference():
 
     params = small_params(csdp_step="rmsprop", eta=0.01, tau_rms=20 * ms)
     state = initial_state(params, N_INPUT, seed=8)
-    plan = three_windows()
-    plan6 = WindowPlan(**{f: np.concatenate([getattr(plan, f)] * 2)
-                          for f in plan.__dataclass_fields__})
+    plan6 = repeated(three_windows(), 2)
     ref, _, _ = run_reference(params, state, plan6)
     circuit = Circuit(params, N_INPUT, 3, device="standalone", threads=2,
                       weight_dtype="float64")
