@@ -56,10 +56,10 @@ class Dataset:
     def n_labels(self) -> int:
         return int(max(self.train_y.max(), self.test_y.max())) + 1
 
-    def subset(self, n_train=None, n_test=None) -> Dataset:
-        """The first ``n_train`` training and ``n_test`` test images (for quick runs)."""
+    def subset(self, n_train=None, n_test=None, n_dev=None) -> Dataset:
+        """The first ``n_train`` training, ``n_test`` test and ``n_dev`` dev images."""
         return Dataset(self.name, self.image_shape, self.train_x[:n_train],
-                       self.train_y[:n_train], self.dev_x, self.dev_y,
+                       self.train_y[:n_train], self.dev_x[:n_dev], self.dev_y[:n_dev],
                        self.test_x[:n_test], self.test_y[:n_test])
 
 

@@ -41,16 +41,16 @@ from .params import ParamsError, load_params, read_json_object
 from .stimuli import MODES
 
 __all__ = ["GridError", "load_grid", "expand", "run_sweep", "run_points", "parse_seeds",
-           "run_point", "dev_summary", "METRICS", "DEV_METRICS"]
+           "run_point", "dev_summary", "check_eval_split", "METRICS", "DEV_METRICS"]
 
 METRICS = ("classifier_accuracy", "goodness_accuracy", "probe_accuracy", "recon_bce",
            "recon_mse")
 #: From the dev curve: classifier accuracy after the last epoch and at its
 #: best epoch, the largest epoch-to-epoch drop, reconstruction BCE at the end.
 DEV_METRICS = ("dev_classifier_last", "dev_classifier_best", "dev_classifier_max_drop",
-               "dev_recon_bce_last")
+               "dev_recon_bce_last", "dev_goodness_accuracy")
 GRID_KEYS = {"params", "dataset", "mode", "epochs", "grid", "plasticity", "device",
-             "n_train", "n_test", "codegen_target"}
+             "n_train", "n_test", "n_dev", "codegen_target", "eval_split"}
 
 
 class GridError(ValueError):
@@ -98,6 +98,7 @@ def load_grid(path: str) -> dict:
         raise GridError(f"{path}: epochs: must be a positive integer")
     if spec["device"] not in ("standalone", "cpp_standalone", "runtime"):
         raise GridError(f"{path}: device: must be standalone, cpp_standalone or runtime")
+    check_eval_split(spec, path)
     try:
         base = load_params(spec["params"])
     except ParamsError as err:
@@ -125,6 +126,16 @@ def load_grid(path: str) -> dict:
             raise GridError(f"{path}: grid.{name}: duplicate points {values}")
     spec["base"] = base
     return spec
+
+
+def check_eval_split(spec: dict, path: str) -> None:
+    """``eval_split`` of a grid or lever file: "test" (default) or "dev"."""
+    from .training import EVAL_SPLITS
+
+    split = spec.setdefault("eval_split", "test")
+    if split not in EVAL_SPLITS:
+        raise GridError(f"{path}: eval_split: must be one of {', '.join(EVAL_SPLITS)}, "
+                        f"got {split!r}")
 
 
 def expand(spec: dict, seeds) -> list:
@@ -160,17 +171,18 @@ def run_point(point: dict, spec: dict, sweep_dir: str) -> dict:
     try:
         params = spec["base"].replace(**point["values"]).validate()
         dataset = load_dataset(spec["dataset"], point["seed"])
-        if spec.get("n_train") or spec.get("n_test"):
-            dataset = dataset.subset(spec.get("n_train"), spec.get("n_test"))
+        sizes = [spec.get(f"n_{split}") for split in ("train", "test", "dev")]
+        if any(sizes):
+            dataset = dataset.subset(*sizes)
         if os.path.exists(run_dir):
             shutil.rmtree(run_dir)
         metrics = train(dataset, params, run_dir, mode=spec["mode"], epochs=spec["epochs"],
                         seed=point["seed"], plasticity=plasticity,
                         device=spec["device"], progress=False,
                         # one run per core: the runs, not the threads, fill the cores
-                        threads=1 if spec["device"] == "standalone" else None)
-        row.update({k: metrics["test"].get(k) for k in METRICS})
-        row.update(dev_summary(metrics["dev"]))
+                        threads=1 if spec["device"] == "standalone" else None,
+                        eval_split=spec.get("eval_split", "test"))
+        row.update(_metric_row(metrics))
         row["train_wall_s"] = metrics["train_wall_s"]
     except Exception as err:  # noqa: BLE001 (a failed run must not stop the sweep)
         os.makedirs(run_dir, exist_ok=True)
@@ -179,6 +191,20 @@ def run_point(point: dict, spec: dict, sweep_dir: str) -> dict:
                    {"error": row["error"], "traceback": traceback.format_exc()})
     row["wall_s"] = time.perf_counter() - start
     return row
+
+
+def _headline(row: dict) -> str:
+    if row.get("classifier_accuracy") is not None:
+        return f"classifier {row['classifier_accuracy']:.3f}"
+    return f"dev classifier {row['dev_classifier_last']:.3f}"
+
+
+def _metric_row(metrics: dict) -> dict:
+    """The :data:`METRICS` (test split, if scored) and :data:`DEV_METRICS` of a run."""
+    test = metrics.get("test", {})
+    final = metrics.get("dev_final", {})
+    return {**{k: test.get(k) for k in METRICS}, **dev_summary(metrics["dev"]),
+            "dev_goodness_accuracy": final.get("goodness_accuracy")}
 
 
 def dev_summary(dev: list) -> dict:
@@ -197,7 +223,7 @@ def _finished_row(point, sweep_dir):
     with open(path) as handle:
         metrics = json.load(handle)
     return {"run": point["name"], "seed": point["seed"], **point["values"],
-            **{k: metrics["test"].get(k) for k in METRICS}, **dev_summary(metrics["dev"]),
+            **_metric_row(metrics),
             "train_wall_s": metrics.get("train_wall_s"), "wall_s": None, "host": "",
             "status": "ok", "error": "", "skipped": True}
 
@@ -248,8 +274,7 @@ def run_points(points: list, spec: dict, sweep_dir: str, scheduler: str | None =
                 row = future.result()
                 rows.append(row)
                 log(f"[{k}/{len(todo)}] {row['run']}: {row['status']} "
-                    + (row["error"] if row["status"] != "ok" else
-                       f"classifier {row.get('classifier_accuracy', 0):.3f}")
+                    + (row["error"] if row["status"] != "ok" else _headline(row))
                     + f" ({row['wall_s']:.0f} s on {row['host']})")
         finally:
             client.close()

@@ -57,6 +57,8 @@ __all__ = ["CircuitState", "initial_state", "train", "evaluate_state", "Readouts
            "simulate", "RunError"]
 
 THRESHOLD_POPULATIONS = ("z1", "z2", "zy", "zR")
+#: Where :func:`train` scores its best state at the end.
+EVAL_SPLITS = ("test", "dev")
 
 
 class RunError(ValueError):
@@ -219,7 +221,7 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
           epochs: int | None = None, seed: int = 0, plasticity: bool = True,
           device: str = "standalone", progress: bool = True, resume: bool = False,
           evaluate: bool = True, circuit: Circuit | None = None,
-          threads: int | None = None, model=None) -> dict:
+          threads: int | None = None, model=None, eval_split: str = "test") -> dict:
     """Train the circuit, evaluate it, and write a complete run directory.
 
     Parameters
@@ -246,7 +248,12 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
     resume : bool
         Continue ``out_dir`` from its last complete chunk.
     evaluate : bool
-        Score the test set at the end.
+        Score the best state on ``eval_split`` at the end.
+    eval_split : {"test", "dev"}
+        ``"test"``: every readout on the test split (``metrics["test"]``).
+        ``"dev"``: classifier, reconstruction and goodness readout on the dev
+        split (``metrics["dev_final"]``), no linear probe -- the cheap end of
+        a screen that must not look at the test set.
     circuit : Circuit, optional
         A compiled circuit to reuse (same shape).
     threads : int, optional
@@ -268,6 +275,9 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
         raise RunError(f"n_labels: data set has {dataset.n_labels} labels, "
                        f"parameters {params.n_labels}")
     epochs = params.epochs if epochs is None else int(epochs)
+    if eval_split not in EVAL_SPLITS:
+        raise RunError(f"eval_split: unknown split {eval_split!r}; "
+                       f"use one of {', '.join(EVAL_SPLITS)}")
     if epochs < 1:
         raise RunError(f"epochs: must be >= 1, got {epochs}")
     config_path = os.path.join(out_dir, "config.json")
@@ -300,7 +310,7 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
                           seed=seed, threads=threads, model=model)
     try:
         return _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed,
-                           plasticity, progress, resume, evaluate)
+                           plasticity, progress, resume, evaluate and eval_split)
     finally:
         if own_circuit:
             circuit.close()
@@ -415,11 +425,11 @@ def _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed, plasticit
                max(n_train * total_epochs, 1)}
     if evaluate:
         start = time.perf_counter()
-        test_metrics, arrays = evaluate_state(circuit, best_state, dataset, seed,
-                                              progress=progress)
+        final, arrays = evaluate_state(circuit, best_state, dataset, seed, split=evaluate,
+                                       probe=evaluate == "test", progress=progress)
         metrics["eval_wall_s"] = time.perf_counter() - start
-        metrics["test"] = test_metrics
-        save_arrays(os.path.join(out_dir, "test_readouts.npz"), arrays)
+        metrics["test" if evaluate == "test" else "dev_final"] = final
+        save_arrays(os.path.join(out_dir, f"{evaluate}_readouts.npz"), arrays)
     write_json(os.path.join(out_dir, "metrics.json"), metrics)
     return metrics
 

@@ -41,7 +41,14 @@ import numpy as np
 
 from brian_edff.params import ParamsError, load_params, read_json_object
 from brian_edff.stimuli import MODES
-from brian_edff.sweep import DEV_METRICS, METRICS, GridError, parse_seeds, run_points
+from brian_edff.sweep import (
+    DEV_METRICS,
+    METRICS,
+    GridError,
+    check_eval_split,
+    parse_seeds,
+    run_points,
+)
 
 #: Parameters that only change how the hidden (CSDP) synapses learn: a frozen
 #: control is the same with or without them, so levers share its runs.
@@ -54,6 +61,7 @@ GAPS = (("classifier_accuracy", "test", "classifier", True),
         ("dev_classifier_best", "dev", "classifier, best epoch", True),
         ("probe_accuracy", "test", "linear probe", True),
         ("goodness_accuracy", "test", "goodness readout", True),
+        ("dev_goodness_accuracy", "dev", "goodness readout", True),
         ("dev_recon_bce_last", "dev", "recon BCE", False))
 
 
@@ -66,6 +74,7 @@ def load_levers(path: str) -> dict:
     spec.setdefault("mode", "supervised")
     if spec["mode"] not in MODES:
         raise GridError(f"{path}: mode: unknown mode {spec['mode']!r}")
+    check_eval_split(spec, path)
     try:
         base = load_params(spec["params"])
     except ParamsError as err:
@@ -80,7 +89,9 @@ def load_levers(path: str) -> dict:
     return {"base": base, "dataset": spec["dataset"], "mode": spec["mode"],
             "levers": spec["levers"], "epochs": None, "plasticity": True,
             "device": spec.get("device", "standalone"),
-            "n_train": spec.get("n_train"), "n_test": spec.get("n_test")}
+            "n_train": spec.get("n_train"), "n_test": spec.get("n_test"),
+            "n_dev": spec.get("n_dev"),
+            "eval_split": spec["eval_split"]}
 
 
 def _slug(overrides: dict) -> str:
@@ -128,15 +139,21 @@ def _cell(values, scale):
     return f"{scale * values.mean():.1f} +- {scale * values.std():.1f}"
 
 
+def measured(table: list) -> list:
+    """The :data:`GAPS` with at least one measured run (a dev-only screen has no test)."""
+    return [gap for gap in GAPS if any(len(entry[gap[0]][0]) for entry in table)]
+
+
 def write_table(table: list, path: str) -> None:
     """Markdown: learned, control and learned - control per lever and readout."""
     head = ["lever", "seeds"]
-    for _, split, label, _ in GAPS:
+    gaps = measured(table)
+    for _, split, label, _ in gaps:
         head += [f"{label} ({split}): learned", "control", "gap"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for entry in table:
         cells = [entry["lever"], str(entry["seeds"])]
-        for key, _, _, _ in GAPS:
+        for key, _, _, _ in gaps:
             learned, control = entry[key]
             scale = 1 if "bce" in key else 100
             gap = learned - control if len(learned) == len(control) else np.array([])
@@ -151,8 +168,8 @@ def plot_table(table: list, path: str) -> None:
     from brian_edff.plotting import _plt
 
     plt = _plt()
-    keys = [g for g in GAPS if g[0] in ("dev_classifier_last", "probe_accuracy",
-                                        "goodness_accuracy")]
+    keys = [g for g in measured(table) if g[0] in (
+        "dev_classifier_last", "probe_accuracy", "goodness_accuracy", "dev_goodness_accuracy")]
     fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(table), 3.2))
     width = 0.8 / len(keys)
     for k, (key, split, label, _) in enumerate(keys):

@@ -85,3 +85,42 @@ def test_seeds_and_expansion(grid):
     spec["grid"] = {"theta_g1": [1.0, 2.0], "eta": [0.1]}
     points = expand(load_grid(write(tmp_path / "g.json", spec)), [0, 1, 2])
     assert len(points) == 6 and len({p["name"] for p in points}) == 6
+
+
+def _ablation():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[1] / "protocols" / "ablation.py"
+    module_spec = importlib.util.spec_from_file_location("ablation", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def test_lever_screen_on_dev_shares_controls(grid):
+    tmp_path, spec = grid
+    ablation = _ablation()
+    spec = {k: v for k, v in spec.items() if k not in ("epochs", "codegen_target")}
+    levers = spec | {"eval_split": "dev", "n_dev": 10, "levers": {
+        "baseline": {}, "rate": {"eta": 0.01}, "init": {"w_init": 0.5}}}
+    path = write(tmp_path / "levers.json", levers)
+    lever_spec = ablation.load_levers(path)
+    lever_spec["codegen_target"] = "numpy"
+    out = tmp_path / "levers"
+    table = ablation.run_levers(lever_spec, [0], str(out), workers=2)
+    runs = sorted(p.name for p in (out / "runs").iterdir())
+    # "rate" only changes CSDP: its control is the baseline's; "init" needs its own.
+    assert runs == ["control_base_seed0", "control_w_init=0.5_seed0", "learned_base_seed0",
+                    "learned_eta=0.01_seed0", "learned_w_init=0.5_seed0"]
+    assert not any((out / "runs" / r / "test_readouts.npz").exists() for r in runs)
+    assert all((out / "runs" / r / "dev_readouts.npz").is_file() for r in runs)
+    assert [e["lever"] for e in table] == ["baseline", "rate", "init"]
+    learned, control = table[1]["dev_goodness_accuracy"]
+    assert len(learned) == len(control) == 1 and 0 <= learned[0] <= 1
+    assert len(table[0]["probe_accuracy"][0]) == 0  # no test split was scored
+    header = (out / "levers.md").read_text().splitlines()[0]
+    assert "goodness readout (dev)" in header and "(test)" not in header
+    assert (out / "levers.png").is_file()
+    with pytest.raises(GridError, match="eval_split: must be one of test, dev"):
+        ablation.load_levers(write(tmp_path / "bad.json", levers | {"eval_split": "val"}))
