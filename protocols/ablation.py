@@ -7,13 +7,17 @@ a set of parameter overrides on a base set; for every lever and seed the
 learned circuit and its control are trained with the same protocol, and the
 table reports learned minus control on the dev split (classifier accuracy
 after the last epoch and at the best epoch, reconstruction BCE) and on the test
-split (linear probe, goodness readout). Levers that touch only the hidden
+split (classifier, linear probe, goodness readout). With ``"eval_split":
+"dev"`` in the lever file a screen never looks at the test split: the best
+epoch's state is scored on dev instead (classifier and goodness readout, no
+probe), which halves the cost of a run. Levers that touch only the hidden
 layers' learning (CSDP rate and step, decay, goodness thresholds, negatives)
 leave the control unchanged, so their controls are shared.
 
 A lever file is JSON::
 
     {"params": "tuned", "dataset": "mnist5k", "mode": "supervised",
+     "eval_split": "dev",
      "levers": {"baseline": {},
                 "adaptive step": {"csdp_step": "rmsprop", "eta": 0.0003},
                 "confused negatives": {"negatives": "confused"}}}
@@ -27,8 +31,8 @@ are skipped, so the command can be repeated after an interruption)::
 
 Writes ``OUT/results.csv`` (one row per run), ``OUT/levers.md`` (the table)
 and ``OUT/levers.png`` (learned minus control per lever, mean +- sd over
-seeds). A 3-epoch mnist5k run of the 784-500-500 circuit takes about 5 minutes
-on one core.
+seeds). A 3-epoch mnist5k run of the 784-500-500 circuit (plus one head
+epoch and the dev scoring) takes about 5 minutes on one core.
 """
 
 import argparse

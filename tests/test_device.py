@@ -11,8 +11,9 @@ variables, delays, ``on_post``, random numbers in statements).
 
 Every test compiles standalone projects (about a minute each on 2 cores; the
 builds of one shape are cached between tests). The default suite builds
-twice (cpp_standalone, and the device with two threads); the one-thread,
-model-edit and generic-network tests are marked slow (``pytest -m slow``).
+once: the device with two threads against the NumPy reference. The
+comparisons with ``cpp_standalone`` (one more build each), the model-edit and
+generic-network tests are marked slow (``pytest -m slow``).
 """
 
 import os
@@ -76,7 +77,8 @@ def plain_run():
     return run_chunks("cpp_standalone", 0)
 
 
-@pytest.mark.parametrize("threads", [pytest.param(1, marks=pytest.mark.slow), 2])
+@pytest.mark.slow
+@pytest.mark.parametrize("threads", [1, 2])
 def test_device_equals_cpp_standalone(plain_run, threads):
     state, plain = plain_run
     _, ours = run_chunks("standalone", threads)
@@ -104,8 +106,8 @@ def test_device_equals_numpy_reference():
     state = initial_state(params, N_INPUT, seed=5)
     plan = three_windows()
     ref, _, windows = run_reference(params, state, plan)
-    # The build of test_device_equals_cpp_standalone[2] (constants are run
-    # arguments, so other parameter values need no new build).
+    # Also the build of test_device_equals_cpp_standalone[2] (constants are
+    # run arguments, so other parameter values need no new build).
     circuit = Circuit(params, N_INPUT, plan.n_windows, device="standalone", threads=2,
                       weight_dtype="float64", record_spikes=True)
     try:

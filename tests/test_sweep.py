@@ -102,7 +102,7 @@ def test_lever_screen_on_dev_shares_controls(grid):
     tmp_path, spec = grid
     ablation = _ablation()
     spec = {k: v for k, v in spec.items() if k not in ("epochs", "codegen_target")}
-    levers = spec | {"eval_split": "dev", "n_dev": 10, "levers": {
+    levers = spec | {"eval_split": "dev", "n_dev": 6, "n_train": 12, "levers": {
         "baseline": {}, "rate": {"eta": 0.01}, "init": {"w_init": 0.5}}}
     path = write(tmp_path / "levers.json", levers)
     lever_spec = ablation.load_levers(path)
