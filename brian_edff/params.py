@@ -38,7 +38,7 @@ TIME_FIELDS = ("dt", "tau_m", "tau_tr", "tau_rms")
 
 LATERAL_SIGNS = ("reference", "consistent")
 CSDP_STEPS = ("plain", "rmsprop")
-NEGATIVES = ("random", "confused")
+NEGATIVES = ("random", "confused", "hybrid")
 
 
 @dataclass
@@ -109,11 +109,13 @@ class Params:
         (:data:`brian_edff.models.VARIANTS`: ``default``, ``adaptation``,
         ``refractory``, ``exp_synapses``, ``conductance``) or a ``.py`` file
         defining ``MODEL``.
-    negatives : {"random", "confused"}
-        Supervised negatives: a wrong label drawn uniformly, or drawn in
+    negatives : {"random", "confused", "hybrid"}
+        Supervised negatives: a wrong label drawn uniformly; or drawn in
         proportion to how often the classifier mistook the image's class for
         it on the dev split after the previous epoch (plus one, so every wrong
-        label stays possible).
+        label stays possible); or ``"hybrid"``: the image's own label with a
+        hybrid image (a 50/50 blend with an image of another class), so that
+        the label alone cannot make a window positive.
     """
 
     n_input: int | None = None

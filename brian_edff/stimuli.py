@@ -199,8 +199,10 @@ def training_plan(images, labels, params, mode: str, rng, csdp: bool = True,
     csdp : bool
         ``False`` freezes the hidden layers (the no-plasticity control).
     negative_labels, negative_images : ndarray, optional
-        Precomputed wrong labels (supervised) or hybrid images (unsupervised);
-        drawn from ``rng`` when not given.
+        Precomputed context labels (supervised) and images of the negative
+        windows; drawn from ``rng`` when not given: wrong labels with the
+        image itself (supervised), hybrid images without context
+        (unsupervised). Supervised hybrid negatives give both.
     """
     if mode not in MODES:
         raise ValueError(f"mode: unknown mode {mode!r}; use one of {MODES}")
@@ -216,9 +218,9 @@ def training_plan(images, labels, params, mode: str, rng, csdp: bool = True,
     if supervised:
         if negative_labels is None:
             negative_labels = wrong_labels(labels, params.n_labels, rng)
-        negative = _windows(images, rng, context_label=negative_labels,
-                            y_target=0.0, csdp_on=on, image=np.arange(len(images)),
-                            kind=KIND["negative"])
+        negative = _windows(images if negative_images is None else negative_images, rng,
+                            context_label=negative_labels, y_target=0.0, csdp_on=on,
+                            image=np.arange(len(images)), kind=KIND["negative"])
     else:
         if negative_images is None:
             negative_images = hybrid_images(images, labels, rng)

@@ -41,7 +41,7 @@ from .params import ParamsError, load_params, read_json_object
 from .stimuli import MODES
 
 __all__ = ["GridError", "load_grid", "expand", "run_sweep", "run_points", "parse_seeds",
-           "run_point", "dev_summary", "check_eval_split", "METRICS", "DEV_METRICS"]
+           "run_point", "dev_summary", "check_eval_split", "finished_row", "METRICS", "DEV_METRICS"]
 
 METRICS = ("classifier_accuracy", "goodness_accuracy", "probe_accuracy", "recon_bce",
            "recon_mse")
@@ -216,7 +216,8 @@ def dev_summary(dev: list) -> dict:
             "dev_recon_bce_last": dev[-1]["recon_bce"]}
 
 
-def _finished_row(point, sweep_dir):
+def finished_row(point: dict, sweep_dir: str) -> dict | None:
+    """The row of a point whose run finished earlier, or None."""
     path = os.path.join(sweep_dir, "runs", point["name"], "metrics.json")
     if not os.path.exists(path):
         return None
@@ -255,7 +256,7 @@ def run_points(points: list, spec: dict, sweep_dir: str, scheduler: str | None =
     os.makedirs(os.path.join(sweep_dir, "runs"), exist_ok=True)
     rows, todo = [], []
     for point in points:
-        done = _finished_row(point, sweep_dir)
+        done = finished_row(point, sweep_dir)
         (rows.append(done) if done else todo.append(point))
     log(f"sweep: {len(points)} runs, {len(rows)} already finished, {len(todo)} to run")
     if todo:

@@ -444,6 +444,9 @@ def _epoch_negatives(dataset, order, params, mode, rng, confusion=None) -> dict:
 
     labels = dataset.train_y[order]
     if mode == "supervised":
+        if params.negatives == "hybrid":
+            return {"negative_labels": labels,
+                    "negative_images": hybrid_images(dataset.train_x[order], labels, rng)}
         if params.negatives == "confused" and confusion is not None:
             return {"negative_labels": confused_labels(labels, confusion, rng)}
         return {"negative_labels": wrong_labels(labels, params.n_labels, rng)}

@@ -50,6 +50,7 @@ from brian_edff.sweep import (
     METRICS,
     GridError,
     check_eval_split,
+    finished_row,
     parse_seeds,
     run_points,
 )
@@ -204,14 +205,23 @@ def write_rows(rows: list, path: str, names: list) -> None:
         writer.writerows(sorted(rows, key=lambda r: r["run"]))
 
 
-def run_levers(spec: dict, seeds, out: str, scheduler=None, workers=None) -> list:
-    """Run every lever x seed x arm (finished runs skipped); write and return the table."""
+def run_levers(spec: dict, seeds, out: str, scheduler=None, workers=None,
+               run: bool = True) -> list:
+    """Run every lever x seed x arm (finished runs skipped); write and return the table.
+
+    With ``run=False`` nothing runs: the table is written from the runs that
+    have finished (e.g. while a long screen is still going, or after it was
+    stopped).
+    """
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "levers.json"), "w") as handle:
         json.dump({k: v for k, v in spec.items() if k != "base"} | {
             "params": spec["base"].to_dict(), "seeds": list(seeds)}, handle, indent=1)
     points, names = lever_points(spec, seeds)
-    rows = run_points(points, spec, out, scheduler, workers)
+    if run:
+        rows = run_points(points, spec, out, scheduler, workers)
+    else:
+        rows = [row for row in (finished_row(p, out) for p in points) if row]
     overridden = sorted({k for v in spec["levers"].values() for k in v})
     write_rows(rows, os.path.join(out, "results.csv"), overridden)
     table = lever_table(rows, names)
@@ -229,6 +239,8 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=None,
                         help="local worker processes (default: one per core)")
     parser.add_argument("--scheduler", default=None, help="address of a Dask scheduler")
+    parser.add_argument("--table-only", action="store_true",
+                        help="run nothing: write the table from the finished runs")
     args = parser.parse_args(argv)
     try:
         spec = load_levers(args.levers)
@@ -242,7 +254,8 @@ def main(argv=None):
             print(f"error: --only: unknown levers {sorted(unknown)}", file=sys.stderr)
             return 2
         spec["levers"] = {k: v for k, v in spec["levers"].items() if k in args.only}
-    run_levers(spec, seeds, args.out, args.scheduler, args.workers)
+    run_levers(spec, seeds, args.out, args.scheduler, args.workers,
+               run=not args.table_only)
     print(open(os.path.join(args.out, "levers.md")).read())
     return 0
 

@@ -101,3 +101,25 @@ def test_confused_negatives_follow_the_confusion_matrix():
     np.testing.assert_allclose(share, [0, 0.01, 0.01, 0.98], atol=0.005)
     other = confused_labels(np.full(1000, 2), confusion, np.random.default_rng(1))
     assert set(np.unique(other)) == {0, 1, 3}  # no confusions: uniform over wrong labels
+
+
+def test_supervised_hybrid_negatives_keep_the_label_and_blend_the_image():
+    from brian_edff.datasets import load_dataset
+    from brian_edff.training import _epoch_negatives
+
+    data = load_dataset("digits").subset(40)
+    params = fast().replace(negatives="hybrid", head_window=False)
+    order = np.arange(40)
+    negatives = _epoch_negatives(data, order, params, "supervised",
+                                 np.random.default_rng(3))
+    plan = training_plan(data.train_x, data.train_y, params, "supervised",
+                         np.random.default_rng(4), **negatives)
+    pos, neg = plan.select(plan.kind == KIND["positive"]), plan.select(
+        plan.kind == KIND["negative"])
+    np.testing.assert_array_equal(neg.context_label, data.train_y)
+    assert (neg.y_target == 0).all() and (pos.y_target == 1).all()
+    # Half of each negative is the image itself, half an image of another class.
+    other = 2 * neg.pixels - data.train_x
+    assert np.abs(other - data.train_x).max(axis=1).min() > 0
+    assert other.min() >= -1e-6 and other.max() <= 1 + 1e-6
+    np.testing.assert_array_equal(pos.pixels, data.train_x.astype(np.float32))

@@ -3,6 +3,7 @@
 import csv
 import json
 
+import numpy as np
 import pytest
 
 from brian_edff.sweep import GridError, expand, load_grid, parse_seeds, run_sweep
@@ -122,5 +123,10 @@ def test_lever_screen_on_dev_shares_controls(grid):
     header = (out / "levers.md").read_text().splitlines()[0]
     assert "goodness readout (dev)" in header and "(test)" not in header
     assert (out / "levers.png").is_file()
+    # The table from finished runs alone (nothing runs: seed 1 has no runs yet).
+    again = ablation.run_levers(lever_spec, [0, 1], str(out), run=False)
+    assert [e["seeds"] for e in again] == [1, 1, 1]
+    np.testing.assert_array_equal(again[1]["dev_goodness_accuracy"][0], learned)
+    assert len(list((out / "runs").iterdir())) == 5
     with pytest.raises(GridError, match="eval_split: must be one of test, dev"):
         ablation.load_levers(write(tmp_path / "bad.json", levers | {"eval_split": "val"}))
