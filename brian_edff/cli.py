@@ -21,7 +21,7 @@ import os
 import signal
 import sys
 
-from .checkpoint import CheckpointError, read_json, write_json
+from .checkpoint import CheckpointError, read_json, save_arrays, write_json
 from .datasets import DataError, load_dataset
 from .models import ModelError
 from .params import Params, ParamsError, load_params
@@ -180,11 +180,12 @@ def _cmd_evaluate(args) -> int:
     circuit = Circuit(params, dataset.n_input, params.chunk_windows, device=args.device,
                       model=recorded_model(config))
     try:
-        metrics, _ = evaluate_state(circuit, state, dataset, config.get("seed", 0),
-                                    progress=not args.no_progress)
+        metrics, arrays = evaluate_state(circuit, state, dataset, config.get("seed", 0),
+                                         progress=not args.no_progress)
     finally:
         circuit.close()
     out = {"dataset": dataset.name, "run_dir": args.run_dir, "test": metrics}
+    save_arrays(os.path.join(args.run_dir, "evaluation_readouts.npz"), arrays)
     write_json(os.path.join(args.run_dir, "evaluation.json"), out)
     print(f"{args.run_dir}: test {_summary(out)}")
     return 0

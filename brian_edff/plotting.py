@@ -34,12 +34,25 @@ def _plt():
 
 
 def load_run(run_dir: str) -> dict:
-    """Config, metrics, selected weights and test readouts of a finished run."""
+    """Config, metrics, selected weights and test readouts of a finished run.
+
+    A run trained without a test evaluation (``eval_split="dev"``, e.g. a
+    lever screen) takes its test metrics and readouts from a later
+    ``python -m brian_edff evaluate RUN_DIR`` (``evaluation.json``,
+    ``evaluation_readouts.npz``).
+    """
     run = {"dir": run_dir, "config": read_json(os.path.join(run_dir, "config.json")),
            "metrics": read_json(os.path.join(run_dir, "metrics.json"))}
     run["weights"] = load_arrays(os.path.join(run_dir, "weights.npz"))
-    readouts = os.path.join(run_dir, "test_readouts.npz")
-    run["readouts"] = load_arrays(readouts) if os.path.exists(readouts) else None
+    evaluation = os.path.join(run_dir, "evaluation.json")
+    if "test" not in run["metrics"] and os.path.exists(evaluation):
+        run["metrics"]["test"] = read_json(evaluation)["test"]
+    run["readouts"] = None
+    for name in ("test_readouts.npz", "evaluation_readouts.npz"):
+        path = os.path.join(run_dir, name)
+        if os.path.exists(path):
+            run["readouts"] = load_arrays(path)
+            break
     return run
 
 

@@ -76,6 +76,10 @@ def test_evaluate_reproduces_metrics(trained):
     saved = json.loads((trained["learned"] / "metrics.json").read_text())["test"]
     for key in ("classifier_accuracy", "goodness_accuracy", "probe_accuracy", "recon_bce"):
         assert again[key] == pytest.approx(saved[key], abs=1e-9), key
+    readouts = np.load(trained["learned"] / "evaluation_readouts.npz")
+    np.testing.assert_array_equal(readouts["classifier_predictions"],
+                                  np.load(trained["learned"] / "test_readouts.npz")[
+                                      "classifier_predictions"])
 
 
 @pytest.mark.parametrize("args, message", [

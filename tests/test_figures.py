@@ -39,6 +39,25 @@ def rows(path):
         return list(csv.reader(handle))[1:]
 
 
+def test_dev_screen_run_takes_test_readouts_from_evaluate(tiny_run, tmp_path):
+    """A run scored on dev only gets its test figures from ``evaluate``'s files."""
+    import shutil
+
+    run = tmp_path / "screen"
+    shutil.copytree(tiny_run, run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    test = metrics.pop("test")
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    (run / "test_readouts.npz").rename(run / "evaluation_readouts.npz")
+    assert load_run(str(run))["readouts"] is not None
+    assert "test" not in load_run(str(run))["metrics"]
+    (run / "evaluation.json").write_text(json.dumps({"test": test}))
+    loaded = load_run(str(run))
+    assert loaded["metrics"]["test"] == test
+    np.testing.assert_array_equal(loaded["readouts"]["labels"],
+                                  np.load(tiny_run / "test_readouts.npz")["labels"])
+
+
 def test_vector_formats(tiny_run, tmp_path):
     for fmt in ("pdf", "svg"):
         path = figure_confusion([load_run(str(tiny_run))], str(tmp_path), fmt=fmt)
