@@ -175,6 +175,8 @@ def plot_table(table: list, path: str) -> None:
     plt = _plt()
     keys = [g for g in measured(table) if g[0] in (
         "dev_classifier_last", "probe_accuracy", "goodness_accuracy", "dev_goodness_accuracy")]
+    if not keys:
+        return  # nothing has finished yet
     fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(table), 3.2))
     width = 0.8 / len(keys)
     for k, (key, split, label, _) in enumerate(keys):
