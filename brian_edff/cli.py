@@ -73,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", default=None,
                           help="score on another data set of the same image size")
     evaluate.add_argument("--device", default="standalone", choices=DEVICES)
+    evaluate.add_argument("--threads", type=int, default=None,
+                          help="threads of the compiled device (as for train)")
     evaluate.add_argument("--no-progress", action="store_true")
 
     figures = sub.add_parser("figures", help="all figures and the results table from runs")
@@ -178,7 +180,7 @@ def _cmd_evaluate(args) -> int:
     params.validate(n_input=dataset.n_input)
     state = load_run_state(args.run_dir, params, dataset.n_input)
     circuit = Circuit(params, dataset.n_input, params.chunk_windows, device=args.device,
-                      model=recorded_model(config))
+                      model=recorded_model(config), threads=args.threads)
     try:
         metrics, arrays = evaluate_state(circuit, state, dataset, config.get("seed", 0),
                                          progress=not args.no_progress)
