@@ -141,6 +141,8 @@ def lever_table(rows: list, names: dict) -> list:
 def _cell(values, scale):
     if len(values) == 0:
         return "-"
+    if len(values) == 1:
+        return f"{scale * values[0]:.1f}"
     return f"{scale * values.mean():.1f} +- {scale * values.std():.1f}"
 
 
