@@ -170,16 +170,13 @@ def write_table(table: list, path: str) -> None:
         handle.write("\n".join(lines) + "\n")
 
 
-def plot_table(table: list, path: str) -> None:
-    """Bars of learned minus control per lever (points, mean +- sd over seeds)."""
-    from brian_edff.plotting import _plt
+#: Panels of the lever figure: the readouts read off the same scale together.
+PANELS = (("classifiers", ("dev_classifier_last", "dev_classifier_best", "classifier_accuracy",
+                           "probe_accuracy")),
+          ("goodness readout", ("dev_goodness_accuracy", "goodness_accuracy")))
 
-    plt = _plt()
-    keys = [g for g in measured(table) if g[0] in (
-        "dev_classifier_last", "probe_accuracy", "goodness_accuracy", "dev_goodness_accuracy")]
-    if not keys:
-        return  # nothing has finished yet
-    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(table), 3.2))
+
+def _gap_bars(ax, table, keys):
     width = 0.8 / len(keys)
     for k, (key, split, label, _) in enumerate(keys):
         means, sds = [], []
@@ -193,9 +190,31 @@ def plot_table(table: list, path: str) -> None:
         ax.bar(xs, means, width, yerr=sds, capsize=2, label=f"{label} ({split})")
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(np.arange(len(table)))
-    ax.set_xticklabels([e["lever"] for e in table], rotation=30, ha="right", fontsize=7)
-    ax.set_ylabel("learned - control (points)")
+    ax.set_xticklabels([e["lever"] for e in table], rotation=35, ha="right", fontsize=7)
     ax.legend(fontsize=7)
+
+
+def plot_table(table: list, path: str) -> None:
+    """Bars of learned minus control per lever (points, mean +- sd over seeds).
+
+    Classifier readouts and the goodness readout get panels of their own: the
+    goodness readout of a frozen circuit is at chance, so its gaps are an
+    order of magnitude larger.
+    """
+    from brian_edff.plotting import _plt
+
+    plt = _plt()
+    gaps = measured(table)
+    panels = [(title, [g for g in gaps if g[0] in keys]) for title, keys in PANELS]
+    panels = [(title, keys) for title, keys in panels if keys]
+    if not panels:
+        return  # nothing has finished yet
+    fig, axes = plt.subplots(1, len(panels), figsize=(len(panels) * (1.2 + 0.8 * len(table)),
+                                                      3.4), squeeze=False)
+    for ax, (title, keys) in zip(axes[0], panels):
+        _gap_bars(ax, table, keys)
+        ax.set_title(title, fontsize=9)
+    axes[0][0].set_ylabel("learned - control (points)")
     fig.savefig(path, bbox_inches="tight", dpi=120)
     plt.close(fig)
 
