@@ -208,7 +208,11 @@ def _metric_row(metrics: dict) -> dict:
 
 
 def dev_summary(dev: list) -> dict:
-    """:data:`DEV_METRICS` from a run's per-epoch dev records."""
+    """The dev-curve part of :data:`DEV_METRICS` from a run's per-epoch dev records.
+
+    ``dev_goodness_accuracy`` is not on the curve: it comes from the final
+    scoring of a dev-only run (:func:`_metric_row`).
+    """
     accuracy = [d["classifier_accuracy"] for d in dev]
     drops = [a - b for a, b in zip(accuracy, accuracy[1:])]
     return {"dev_classifier_last": accuracy[-1], "dev_classifier_best": max(accuracy),

@@ -310,7 +310,7 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
                           seed=seed, threads=threads, model=model)
     try:
         return _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed,
-                           plasticity, progress, resume, evaluate and eval_split)
+                           plasticity, progress, resume, eval_split if evaluate else None)
     finally:
         if own_circuit:
             circuit.close()
@@ -342,7 +342,7 @@ def _save_progress(out_dir, state, best_state, prog):
 
 
 def _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed, plasticity,
-                progress, resume, evaluate):
+                progress, resume, score_split):
     n_train = len(dataset.train_x)
     total_epochs = epochs + params.head_epochs
     prog = _load_progress(out_dir, params, dataset.n_input) if resume else None
@@ -423,13 +423,13 @@ def _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed, plasticit
                "train_images": n_train * total_epochs,
                "train_ms_per_image": 1000 * prog["train_wall_s"] /
                max(n_train * total_epochs, 1)}
-    if evaluate:
+    if score_split is not None:
         start = time.perf_counter()
-        final, arrays = evaluate_state(circuit, best_state, dataset, seed, split=evaluate,
-                                       probe=evaluate == "test", progress=progress)
+        final, arrays = evaluate_state(circuit, best_state, dataset, seed, split=score_split,
+                                       probe=score_split == "test", progress=progress)
         metrics["eval_wall_s"] = time.perf_counter() - start
-        metrics["test" if evaluate == "test" else "dev_final"] = final
-        save_arrays(os.path.join(out_dir, f"{evaluate}_readouts.npz"), arrays)
+        metrics["test" if score_split == "test" else "dev_final"] = final
+        save_arrays(os.path.join(out_dir, f"{score_split}_readouts.npz"), arrays)
     write_json(os.path.join(out_dir, "metrics.json"), metrics)
     return metrics
 
