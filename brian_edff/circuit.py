@@ -52,7 +52,8 @@ from .device import (
 from .params import Params
 
 __all__ = ["Circuit", "ChunkResult", "PROJECTIONS", "Projection", "init_weights",
-           "DEVICES", "state_variables", "initial_synapse_state", "check_model"]
+           "DEVICES", "state_variables", "neuron_state_variables", "initial_synapse_state",
+           "upgrade_synapse_state", "check_model"]
 
 DEVICES = ("runtime", *COMPILED_DEVICES)
 
@@ -186,11 +187,46 @@ def state_variables(params: Params, proj: Projection) -> tuple:
     return ()
 
 
+#: Populations whose cells send CSDP projections (and so keep the adaptive
+#: step's per-row state, :data:`brian_edff.models.RMS_NEURON_EQS`).
+CSDP_PRE_POPULATIONS = tuple(dict.fromkeys(p.pre for p in PROJECTIONS if p.rule == "csdp"))
+
+
+def neuron_state_variables(params: Params, population: str) -> tuple:
+    """Per-cell learning variables of ``population`` (none for a plain step)."""
+    if params.csdp_step == "rmsprop" and population in CSDP_PRE_POPULATIONS:
+        return models.RMS_NEURON_STATE_VARIABLES
+    return ()
+
+
 def initial_synapse_state(params: Params, n_input: int) -> dict:
-    """Zeros, dense [pre, post], for every per-synapse learning variable ("W1.g2" ...)."""
+    """Zeros for every learning variable besides the weights: per synapse,
+    dense [pre, post] (``"W1.g2"`` ...), and per presynaptic cell
+    (``"z0.g2_norm"`` ...)."""
     sizes = population_sizes(params, n_input)
-    return {f"{proj.name}.{var}": np.zeros((sizes[proj.pre], sizes[proj.post]))
-            for proj in PROJECTIONS for var in state_variables(params, proj)}
+    state = {f"{proj.name}.{var}": np.zeros((sizes[proj.pre], sizes[proj.post]))
+             for proj in PROJECTIONS for var in state_variables(params, proj)}
+    state.update({f"{pop}.{var}": np.zeros(sizes[pop]) for pop in CSDP_PRE_POPULATIONS
+                  for var in neuron_state_variables(params, pop)})
+    return state
+
+
+def upgrade_synapse_state(state: dict) -> dict:
+    """The learning state of an older run, in today's layout.
+
+    Earlier runs kept the adaptive step's ``g2_norm`` and event
+    time per synapse (``"W1.g2_norm"``, ``"W1.t_last"``), equal along each
+    presynaptic row; they are now per presynaptic cell (``"z0.g2_norm"``,
+    ``"z0.t_csdp"``). Each cell's values are read from the first excitatory
+    CSDP projection it sends (no missing diagonal).
+    """
+    state = dict(state)
+    for proj in PROJECTIONS:
+        for old, new in (("g2_norm", "g2_norm"), ("t_last", "t_csdp")):
+            dense = state.pop(f"{proj.name}.{old}", None)
+            if dense is not None and not proj.inhibitory:
+                state.setdefault(f"{proj.pre}.{new}", np.asarray(dense)[:, 0])
+    return state
 
 
 @dataclass
@@ -212,8 +248,9 @@ class ChunkResult:
     goodness_steps : ndarray or None
         Goodness of z1 and z2 at every step, (n_steps, 2), when recorded.
     synapse_state : dict of ndarray
-        Per-synapse learning state other than the weights (the adaptive step's
-        running mean square), dense [pre, post], keyed ``"W1.g2"`` etc.
+        Learning state other than the weights (the adaptive step's running
+        mean square): per synapse, dense [pre, post], keyed ``"W1.g2"`` etc.,
+        and per presynaptic cell, keyed ``"z0.g2_norm"`` etc.
     """
 
     weights: dict
@@ -393,9 +430,12 @@ class Circuit:
                     gain = p.R_inh if p.lateral_sign == "reference" else -p.R_inh
                 values[s.eta], values[s.gain], values[s.lambda_w] = p.eta, gain, p.w_decay
                 if self.state_variables(proj):
-                    values[s.tau_rms], values[s.eps_rms] = p.tau_rms, p.eps_rms
+                    values[s.eps_rms] = p.eps_rms
             else:
                 values[s.eta], values[s.gain] = p.eta_head, p.head_gain
+        for name in CSDP_PRE_POPULATIONS:
+            if self.neuron_state_variables(name):
+                values[pops[name].tau_rms] = p.tau_rms
         return values
 
     def _timed_arrays(self, plan=None):
@@ -424,11 +464,13 @@ class Circuit:
         window = p.window
         objs = {"funcs": funcs}
         pop_events = {"csdp_event": models.CSDP_EVENT}
+        rms = models.RMS_NEURON_EQS if p.csdp_step == "rmsprop" else ""
 
-        z0 = NeuronGroup(sizes["z0"], models.INPUT_EQS, threshold=models.INPUT_THRESHOLD,
+        z0 = NeuronGroup(sizes["z0"], models.INPUT_EQS + rms,
+                         threshold=models.INPUT_THRESHOLD,
                          reset=models.SPIKE_RESET, events=dict(pop_events),
                          namespace=self._namespace(**funcs), dt=p.dt, name="z0")
-        zc = NeuronGroup(sizes["zc"], models.CONTEXT_EQS,
+        zc = NeuronGroup(sizes["zc"], models.CONTEXT_EQS + rms,
                          threshold=models.CONTEXT_THRESHOLD, reset=models.SPIKE_RESET,
                          events=dict(pop_events), namespace=self._namespace(**funcs),
                          dt=p.dt, name="zc")
@@ -439,7 +481,7 @@ class Circuit:
         layers, model = {}, self.model
         for name in ("z1", "z2"):
             layers[name] = NeuronGroup(
-                sizes[name], model.eqs + models.HIDDEN_EXTRA_EQS,
+                sizes[name], model.eqs + models.HIDDEN_EXTRA_EQS + rms,
                 threshold=model.threshold, reset=model.reset,
                 refractory=model.refractory or False,
                 events=dict(hidden_events), method=model.method, dt=p.dt, name=name,
@@ -457,6 +499,10 @@ class Circuit:
                 "zR": zR}
         objs["pops"] = pops
         extra = []
+        if rms:
+            # The adaptive step's per-row state, before the synapses learn.
+            for name in CSDP_PRE_POPULATIONS:
+                pops[name].run_on_event("csdp_event", models.RMS_ON_CSDP_EVENT)
 
         # Window start: reset all state except weights.
         for group in (z0, zc):
@@ -601,8 +647,13 @@ class Circuit:
         """Per-synapse learning variables of ``proj`` besides ``w``, carried across chunks."""
         return state_variables(self.params, proj)
 
+    def neuron_state_variables(self, population: str) -> tuple:
+        """Per-cell learning variables of ``population``, carried across chunks."""
+        return neuron_state_variables(self.params, population)
+
     def initial_synapse_state(self) -> dict:
-        """Zeros for every per-synapse learning variable (``"W1.g2"`` etc.)."""
+        """Zeros for every learning variable besides the weights (``"W1.g2"``,
+        ``"z0.g2_norm"`` etc.)."""
         return initial_synapse_state(self.params, self.n_input)
 
     def end_chunk(self, objs) -> None:
@@ -611,9 +662,9 @@ class Circuit:
         Runs after each chunk (compiled into standalone builds).
         """
         self.settle_weights(objs)
-        for proj in PROJECTIONS:
-            if self.state_variables(proj):
-                objs["synapses"][proj.name].t_last = models.RMS_SHIFT_CLOCK.split("=", 1)[1]
+        for name in CSDP_PRE_POPULATIONS:
+            if self.neuron_state_variables(name):
+                objs["pops"][name].t_csdp = models.RMS_SHIFT_CLOCK.split("=", 1)[1]
 
     def settle_weights(self, objs) -> None:
         """Apply every pending weight decay (see :data:`brian_edff.models.CSDP_SETTLE`).
@@ -677,8 +728,10 @@ class Circuit:
         report : str or None
             Brian2 progress report for the runtime device.
         synapse_state : dict of ndarray, optional
-            Per-synapse learning state (:meth:`state_variables`), dense; zeros
-            where missing.
+            Learning state besides the weights (:meth:`state_variables`,
+            :meth:`neuron_state_variables`), as in :attr:`ChunkResult.synapse_state`;
+            zeros where missing. Older layouts are upgraded
+            (:func:`upgrade_synapse_state`).
 
         Returns
         -------
@@ -689,14 +742,7 @@ class Circuit:
                              f"{self.n_windows}")
         duration = self.n_windows * self.params.window
         start = time.perf_counter()
-        learner = self.initial_synapse_state()
-        learner.update({k: v for k, v in (synapse_state or {}).items() if k in learner})
-        syn_values = {}
-        for key, dense in learner.items():
-            name, var = key.split(".")
-            proj = next(p for p in PROJECTIONS if p.name == name)
-            values = self.dense_to_vector(proj, dense)
-            syn_values[(name, var)] = values * brian2.second if var == "t_last" else values
+        syn_values, pop_values = self._learning_state(synapse_state)
         if self.device == "runtime":
             # Every chunk starts the generator afresh, as a compiled run does;
             # the plan's per-window phases make the draws differ between chunks.
@@ -707,6 +753,8 @@ class Circuit:
                 objs["synapses"][proj.name].w = self.dense_to_vector(proj, weights[proj.name])
             for (name, var), values in syn_values.items():
                 setattr(objs["synapses"][name], var, values)
+            for (name, var), values in pop_values.items():
+                setattr(objs["pops"][name], var, values)
             for name, values in theta_base.items():
                 objs["pops"][name].theta_base = values
             simulate_start = time.perf_counter()
@@ -723,6 +771,8 @@ class Circuit:
                     proj, weights[proj.name])
             for (name, var), values in syn_values.items():
                 run_args[getattr(objs["synapses"][name], var)] = values
+            for (name, var), values in pop_values.items():
+                run_args[getattr(objs["pops"][name], var)] = values
             for name, values in theta_base.items():
                 run_args[objs["pops"][name].theta_base] = np.asarray(values, dtype=float)
             simulate_s = self._build.run(run_args)
@@ -730,6 +780,22 @@ class Circuit:
         #: Seconds of the last run spent outside the simulation itself.
         self.last_overhead_s = time.perf_counter() - start - simulate_s
         return result
+
+    def _learning_state(self, synapse_state: dict | None):
+        """Per-synapse vectors and per-cell arrays to load, keyed (object name, variable)."""
+        learner = self.initial_synapse_state()
+        given = upgrade_synapse_state(synapse_state or {})
+        learner.update({k: v for k, v in given.items() if k in learner})
+        projections = {proj.name: proj for proj in PROJECTIONS}
+        syn_values, pop_values = {}, {}
+        for key, values in learner.items():
+            name, var = key.split(".")
+            if name in projections:
+                syn_values[(name, var)] = self.dense_to_vector(projections[name], values)
+            else:
+                values = np.asarray(values, dtype=float)
+                pop_values[(name, var)] = values * brian2.second if var == "t_csdp" else values
+        return syn_values, pop_values
 
     def _collect(self, objs) -> ChunkResult:
         """Read weights and per-window readouts after a run."""
@@ -742,6 +808,10 @@ class Circuit:
                 values = np.asarray(getattr(objs["synapses"][proj.name], var)[:])
                 synapse_state[f"{proj.name}.{var}"] = self.vector_to_dense(
                     proj, values, dtype=np.float64)
+        for name in CSDP_PRE_POPULATIONS:
+            for var in self.neuron_state_variables(name):
+                values = getattr(objs["pops"][name], var)[:]
+                synapse_state[f"{name}.{var}"] = np.array(values, dtype=np.float64)
         mons, pops = objs["monitors"], objs["pops"]
 
         def per_window(monitor, group, var):

@@ -277,31 +277,47 @@ LAZY_CSDP_ON_PRE = (
 #: Hinton 2012, Lecture 6.5; Adam, Kingma & Ba, arXiv:1412.6980). The decay
 #: between two events of a synapse is applied in closed form at the second
 #: one, so the rule stays exact and costs nothing where no spike arrives.
-#: ``g2`` is the weighted sum of ``g**2``, ``g2_norm`` the sum of the weights
-#: (so ``g2 / g2_norm`` is unbiased from the first event on), ``t_last`` the
-#: time of the synapse's last event; every chunk ends by shifting ``t_last``
-#: back by the chunk's duration (:data:`RMS_SHIFT_CLOCK`), since each chunk's
-#: clock starts at zero. The step, ``eta * g / (sqrt(g2 / g2_norm) + eps_rms)``,
-#: is about ``eta`` per event whatever the size of ``g``.
+#:
+#: Every synapse of a presynaptic cell learns on that cell's ``csdp_event``,
+#: so the event times, the decay factor between them and the sum of the
+#: weights are the same along the cell's whole row: they live in the
+#: presynaptic cell (:data:`RMS_NEURON_EQS`, updated by
+#: :data:`RMS_ON_CSDP_EVENT` before the synapses of the step), and a synapse
+#: keeps only ``g2``, the weighted sum of its ``g**2``. ``g2_norm`` is the sum
+#: of the weights (so ``g2 / g2_norm`` is unbiased from the first event on),
+#: ``t_csdp`` the time of the cell's last event; every chunk ends by shifting
+#: ``t_csdp`` back by the chunk's duration (:data:`RMS_SHIFT_CLOCK`), since
+#: each chunk's clock starts at zero. This is the arithmetic of a per-synapse
+#: ``g2_norm`` and event time, with one ``exp`` per presynaptic event instead
+#: of one per synaptic event. The step,
+#: ``eta * g / (sqrt(g2 / g2_norm) + eps_rms)``, is about ``eta`` per event
+#: whatever the size of ``g``.
+RMS_NEURON_EQS = """
+g2_norm : 1
+t_csdp : second
+rms_decay : 1
+tau_rms : second (shared, constant)
+"""
+RMS_ON_CSDP_EVENT = """
+rms_decay = exp(-(t - t_csdp) / tau_rms)
+g2_norm = rms_decay * g2_norm + 1
+t_csdp = t
+"""
 RMS_WEIGHT_EQS = """
 g2 : 1
-g2_norm : 1
-t_last : second
-tau_rms : second (shared, constant)
 eps_rms : 1 (shared, constant)
 """
 RMS_CSDP_ON_PRE = """
 g = gain * d_post
-rms_decay = exp(-(t - t_last) / tau_rms)
-g2 = rms_decay * g2 + g ** 2
-g2_norm = rms_decay * g2_norm + 1
-w = clip(w - eta * g / (sqrt(g2 / g2_norm) + eps_rms), w_min, w_max)
-t_last = t
+g2 = rms_decay_pre * g2 + g ** 2
+w = clip(w - eta * g / (sqrt(g2 / g2_norm_pre) + eps_rms), w_min, w_max)
 """
 #: Per-synapse variables of the adaptive step, carried from chunk to chunk.
-RMS_STATE_VARIABLES = ("g2", "g2_norm", "t_last")
+RMS_STATE_VARIABLES = ("g2",)
+#: Per-presynaptic-cell variables of the adaptive step, carried likewise.
+RMS_NEURON_STATE_VARIABLES = ("g2_norm", "t_csdp")
 #: End of a chunk: times of last events relative to the next chunk's start.
-RMS_SHIFT_CLOCK = "t_last = t_last - t"
+RMS_SHIFT_CLOCK = "t_csdp = t_csdp - t"
 
 
 def csdp_on_pre(step: str = "plain", lazy: bool = False) -> str:

@@ -40,12 +40,14 @@ from .checkpoint import (
     write_json,
 )
 from .circuit import (
+    CSDP_PRE_POPULATIONS,
     PROJECTIONS,
     Circuit,
     check_model,
     init_weights,
     initial_synapse_state,
     population_sizes,
+    upgrade_synapse_state,
 )
 from .datasets import Dataset
 from .models import Model, load_model
@@ -68,7 +70,8 @@ class RunError(ValueError):
 @dataclass
 class CircuitState:
     """Everything that persists across windows: weights, base thresholds and
-    per-synapse learning state (the adaptive step's, ``"W1.g2"`` ...)."""
+    learning state of the adaptive step (per synapse, ``"W1.g2"``, and per
+    presynaptic cell, ``"z0.g2_norm"`` ...)."""
 
     weights: dict
     theta_base: dict
@@ -84,10 +87,11 @@ class CircuitState:
     def from_arrays(cls, arrays: dict, prefix: str = "") -> CircuitState:
         weights = {p.name: arrays[f"{prefix}{p.name}"] for p in PROJECTIONS}
         theta = {k: arrays[f"{prefix}theta_{k}"] for k in THRESHOLD_POPULATIONS}
+        owners = set(weights) | set(CSDP_PRE_POPULATIONS)
         learner = {key[len(prefix):]: value for key, value in arrays.items()
                    if key.startswith(prefix) and "." in key[len(prefix):]
-                   and key[len(prefix):].split(".")[0] in weights}
-        return cls(weights, theta, learner)
+                   and key[len(prefix):].split(".")[0] in owners}
+        return cls(weights, theta, upgrade_synapse_state(learner))
 
     def copy(self) -> CircuitState:
         return CircuitState({k: v.copy() for k, v in self.weights.items()},

