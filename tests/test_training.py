@@ -69,10 +69,12 @@ def test_same_seed_same_run_other_seed_differs(tmp_path):
     assert ma == mb
 
 
-def test_resume_continues_to_the_same_result(tmp_path):
-    """A run stopped after its first epoch and resumed ends like an uninterrupted one."""
+@pytest.mark.parametrize("step", ["plain", "rmsprop"])
+def test_resume_continues_to_the_same_result(tmp_path, step):
+    """A run stopped after its first epoch and resumed ends like an uninterrupted
+    one (with the adaptive step, its per-synapse and per-cell state resume too)."""
     ds = tiny_dataset(binary=False)
-    params = tiny_params(chunk_windows=12)
+    params = tiny_params(chunk_windows=12, csdp_step=step, tau_rms=20 * ms)
     train(ds, params, str(tmp_path / "full"), seed=1, device="runtime", progress=False)
     # Rewind the partial run to the end of epoch 1 by replaying its first epoch.
     train(ds, params, str(tmp_path / "first"), seed=1, device="runtime", progress=False,
@@ -87,8 +89,11 @@ def test_resume_continues_to_the_same_result(tmp_path):
     train(ds, params, str(resume_dir), seed=1, device="runtime", progress=False, epochs=2,
           resume=True)
     full, resumed = weights(tmp_path / "full"), weights(resume_dir)
+    assert set(full) == set(resumed)
     for name in full:
-        np.testing.assert_array_equal(full[name], resumed[name])
+        np.testing.assert_array_equal(full[name], resumed[name], err_msg=name)
+    if step == "rmsprop":
+        assert {"W1.g2", "z0.g2_norm", "z1.t_csdp"} <= set(full)
 
 
 def test_refuses_existing_run_and_bad_resume(tmp_path):
