@@ -295,8 +295,8 @@ class Circuit:
         of :mod:`brian_edff.models`).
     threads : int, optional
         ``"standalone"``: threads of the synaptic event loops (default
-        :func:`brian_edff.device.default_synapse_threads`, 2 on a 2-core
-        machine; results do not depend on it). ``"cpp_standalone"``:
+        :func:`brian_edff.device.default_synapse_threads`, 2 on an idle
+        machine with 2+ cores, else 1; results do not depend on it). ``"cpp_standalone"``:
         Brian2's OpenMP threads (default 0, off; Brian2 runs synapse code
         that writes postsynaptic variables on one thread).
     profile : bool

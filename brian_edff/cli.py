@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
                             "cpp_standalone (Brian2's), or runtime")
     train.add_argument("--threads", type=int, default=None,
                        help="standalone: threads of the synaptic event loops (default 2 on "
-                            "2+ cores); cpp_standalone: Brian2's OpenMP threads (default 0)")
+                            "an idle machine with 2+ cores, else 1); "
+                            "cpp_standalone: Brian2's OpenMP threads (default 0)")
     train.add_argument("--model", default=None, metavar="NAME|FILE.py",
                        help="neuron model of the hidden layers: default, adaptation, "
                             "refractory, exp_synapses, conductance, or a .py file "

@@ -32,6 +32,7 @@ results folders (:class:`StandaloneBuild`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -149,14 +150,28 @@ def default_cache_dir() -> str:
     return os.environ.get("BRIAN_EDFF_CACHE", os.path.expanduser("~/.cache/brian_edff"))
 
 
+@functools.lru_cache(maxsize=1)
 def default_synapse_threads() -> int:
-    """Threads of the synaptic event loops by default: 2 where there are 2 cores.
+    """Threads of the synaptic event loops by default: 2 on an idle machine
+    with 2 or more cores, otherwise 1; decided once per process.
 
     Measured on a 2-core machine (``benchmarks/bench_speed.py``), two
-    threads beat one at every size of the circuit; more than two were not
-    measured, so the default stops at two.
+    threads beat one at every size of the circuit on a quiet machine; more
+    than two were not measured, so the default stops at two. With the cores
+    already busy (two other single-threaded runs), two threads were 7 to 10
+    times *slower* than one (the per-step barriers wait for a descheduled
+    thread; a shorter OpenMP spin, ``GOMP_SPINCOUNT=1000``, or a passive wait
+    policy did not help): so the default takes 2 only where the 1-minute load
+    average leaves more than 1.5 cores free. The first circuit of a process
+    decides, so that a run's own load does not change the thread count (and
+    the build) of the circuits it creates later. Pass ``threads`` to choose.
     """
-    return max(1, min(2, os.cpu_count() or 1))
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not available on this platform
+        load = 0.0
+    return 2 if cores >= 2 and cores - load > 1.5 else 1
 
 
 class StandaloneBuild:

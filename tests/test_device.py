@@ -200,3 +200,21 @@ def test_adaptive_step_on_device_equals_numpy_reference():
         np.testing.assert_allclose(after.weights[proj.name], ref.W[proj.name],
                                    atol=TOLERANCE["float64"]["weight"], err_msg=proj.name)
     assert_adaptive_state_equals(after.synapse_state, ref, plan6.n_windows * params.window)
+
+
+@pytest.mark.parametrize("cores, load, expected", [(2, 0.2, 2), (2, 0.8, 1), (2, 2.5, 1),
+                                                   (1, 0.0, 1), (16, 3.0, 2)])
+def test_default_threads_follow_the_free_cores(monkeypatch, cores, load, expected):
+    """Two threads only where more than 1.5 cores are free (a busy machine
+    makes the per-step barriers wait for descheduled threads)."""
+    from brian_edff import device
+
+    monkeypatch.setattr(device.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(device.os, "getloadavg", lambda: (load, load, load))
+    device.default_synapse_threads.cache_clear()
+    try:
+        assert device.default_synapse_threads() == expected
+        monkeypatch.setattr(device.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+        assert device.default_synapse_threads() == expected  # decided once per process
+    finally:
+        device.default_synapse_threads.cache_clear()
