@@ -356,18 +356,21 @@ def fast() -> Params:
 
 
 def tuned() -> Params:
-    """Best settings found for MNIST-size inputs (see README, "Results").
+    """Best settings found for MNIST-size inputs (see README, "Results", and
+    docs/results.md for the lever table that chose them).
 
     500/500 units; goodness thresholds set to the random circuit's own goodness
     (16 for z1, 3.6 for z2: CSDP then holds the layers at their initial
     activity instead of halving it); the classifier trained in a context-free
-    third window; CSDP rate 0.01, head rate 0.05 (online, plain gradient steps);
-    3 CSDP epochs, then 1 epoch in which only the heads learn on the final
-    representation.
+    third window; the adaptive CSDP step (``csdp_step="rmsprop"``, rate 3e-4,
+    :data:`brian_edff.models.RMS_CSDP_ON_PRE`); head rate 0.05; 10 CSDP
+    epochs, then 1 epoch in which only the heads learn on the final
+    representation. The plain-step set it replaced is
+    ``protocols/tuned_v1.json``.
     """
     return Params(n_hidden1=500, n_hidden2=500, theta_g1=16.0, theta_g2=3.6,
-                  eta=0.01, w_decay=5e-5, eta_head=0.05, head_window=True,
-                  chunk_windows=1200, epochs=3, head_epochs=1)
+                  csdp_step="rmsprop", eta=3e-4, w_decay=5e-5, eta_head=0.05,
+                  head_window=True, chunk_windows=1200, epochs=10, head_epochs=1)
 
 
 PARAMETER_SETS = {"reference": reference, "fast": fast, "tuned": tuned}

