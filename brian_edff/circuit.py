@@ -730,8 +730,8 @@ class Circuit:
         synapse_state : dict of ndarray, optional
             Learning state besides the weights (:meth:`state_variables`,
             :meth:`neuron_state_variables`), as in :attr:`ChunkResult.synapse_state`;
-            zeros where missing. Older layouts are upgraded
-            (:func:`upgrade_synapse_state`).
+            zeros where missing (checkpoints of older layouts are upgraded
+            when loaded, :func:`upgrade_synapse_state`).
 
         Returns
         -------
@@ -784,8 +784,7 @@ class Circuit:
     def _learning_state(self, synapse_state: dict | None):
         """Per-synapse vectors and per-cell arrays to load, keyed (object name, variable)."""
         learner = self.initial_synapse_state()
-        given = upgrade_synapse_state(synapse_state or {})
-        learner.update({k: v for k, v in given.items() if k in learner})
+        learner.update({k: v for k, v in (synapse_state or {}).items() if k in learner})
         projections = {proj.name: proj for proj in PROJECTIONS}
         syn_values, pop_values = {}, {}
         for key, values in learner.items():

@@ -19,7 +19,7 @@ from brian_edff.circuit import (
 )
 from brian_edff.params import Params
 from brian_edff.stimuli import WindowPlan
-from brian_edff.training import initial_state, simulate
+from brian_edff.training import CircuitState, initial_state, simulate
 
 N_INPUT, T = 12, 10
 
@@ -225,6 +225,11 @@ def test_older_adaptive_state_is_upgraded():
     for pop, (norm, t_last) in per_cell.items():
         np.testing.assert_array_equal(upgraded[f"{pop}.g2_norm"], norm)
         np.testing.assert_array_equal(upgraded[f"{pop}.t_csdp"], t_last)
+    # Checkpoints are upgraded where they are read.
+    state = initial_state(params, N_INPUT, seed=0)
+    arrays = {**state.weights, **{f"theta_{k}": v for k, v in state.theta_base.items()},
+              **old}
+    assert set(CircuitState.from_arrays(arrays).synapse_state) == set(fresh)
 
 
 def test_synapse_order_is_pre_major():
