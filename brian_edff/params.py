@@ -98,6 +98,11 @@ class Params:
         (:data:`brian_edff.models.RMS_CSDP_ON_PRE`).
     tau_rms, eps_rms : Quantity, float
         Memory (simulated time) and floor of that running mean square.
+    eta_decay : float
+        The CSDP rate is ``eta * eta_decay ** epoch`` (epoch counted from 0):
+        an annealed step, so that the representation the heads read settles
+        over the epochs; 1 (every named set) keeps it constant. A frozen
+        control is unaffected.
     eta_head_decay : float
         The heads' rate is ``eta_head * eta_head_decay ** epoch`` (epoch
         counted from 0, head epochs included); 1 keeps it constant.
@@ -148,6 +153,7 @@ class Params:
     csdp_step: str = "plain"
     tau_rms: Quantity = field(default_factory=lambda: 100 * second)
     eps_rms: float = 1e-4
+    eta_decay: float = 1.0
     eta_head_decay: float = 1.0
     w_init: float = 1.0
     negatives: str = "random"
@@ -193,7 +199,7 @@ class Params:
                     f"dt: the step ({self.dt}) must be shorter than {name} "
                     f"({getattr(self, name)}) for the Euler step to be stable")
         for name in ("theta0", "theta_min", "R_m", "R_inh", "head_gain", "w_bound",
-                     "eps_rms", "eta_head_decay", "w_init"):
+                     "eps_rms", "eta_decay", "eta_head_decay", "w_init"):
             _finite(name, getattr(self, name), positive=True)
         for name in ("theta_jitter", "rho_b", "eta", "w_decay", "eta_head", "theta_g1",
                      "theta_g2"):

@@ -345,6 +345,15 @@ def _save_progress(out_dir, state, best_state, prog):
     write_json(os.path.join(out_dir, "progress.json"), prog)
 
 
+def epoch_params(params: Params, epoch: int) -> Params:
+    """The parameters of training epoch ``epoch`` (from 0): the CSDP and head
+    rates after their per-epoch decay (``eta_decay``, ``eta_head_decay``)."""
+    if params.eta_decay == 1.0 and params.eta_head_decay == 1.0:
+        return params
+    return params.replace(eta=params.eta * params.eta_decay ** epoch,
+                          eta_head=params.eta_head * params.eta_head_decay ** epoch)
+
+
 def _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed, plasticity,
                 progress, resume, score_split):
     n_train = len(dataset.train_x)
@@ -373,9 +382,7 @@ def _train_loop(circuit, dataset, params, out_dir, mode, epochs, seed, plasticit
         negatives = ({} if head_only else
                      _epoch_negatives(dataset, order, params, mode, epoch_rng,
                                       prog.get("dev_confusion")))
-        if params.eta_head_decay != 1.0:
-            circuit.set_params(params.replace(
-                eta_head=params.eta_head * params.eta_head_decay ** epoch))
+        circuit.set_params(epoch_params(params, epoch))
         bar = _progress((n_chunks - prog["chunk"]) * per_chunk * windows_per_image,
                         f"epoch {epoch + 1}/{total_epochs}", progress)
         stats = prog["epoch_stats"]

@@ -31,6 +31,7 @@ def test_round_trip(factory):
     ({"csdp_step": "adam"}, "csdp_step"), ({"tau_rms": "0 ms"}, "tau_rms"),
     ({"negatives": "hard"}, "negatives"), ({"w_init": 0.0}, "w_init"),
     ({"eta_head_decay": -0.5}, "eta_head_decay"),
+    ({"eta_decay": 0.0}, "eta_decay"),
 ])
 def test_invalid_values_name_the_field(change, field):
     with pytest.raises(ParamsError, match=field):

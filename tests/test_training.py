@@ -8,7 +8,7 @@ from brian2 import ms, prefs
 
 from brian_edff.datasets import Dataset
 from brian_edff.params import Params
-from brian_edff.training import RunError, train
+from brian_edff.training import RunError, epoch_params, train
 
 N_INPUT = 12
 
@@ -118,3 +118,24 @@ def test_head_epochs_train_only_the_heads(tmp_path):
     assert not np.array_equal(a["C1"], b["C1"]) and not np.array_equal(a["R1"], b["R1"])
     metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert len(metrics["dev"]) == 2 and metrics["head_epochs"] == 1
+
+
+def test_epoch_params_decay_the_rates():
+    params = tiny_params(eta=0.04, eta_decay=0.5, eta_head=0.1, eta_head_decay=0.1)
+    assert epoch_params(params, 0) == params
+    later = epoch_params(params, 2)
+    assert later.eta == pytest.approx(0.01) and later.eta_head == pytest.approx(0.001)
+    assert epoch_params(tiny_params(), 5) == tiny_params()
+
+
+def test_csdp_rate_decay_changes_only_later_epochs(tmp_path):
+    """``eta_decay`` leaves epoch 1 as it was and anneals CSDP after it."""
+    ds = tiny_dataset()
+    runs = {}
+    for name, decay in (("constant", 1.0), ("annealed", 0.01)):
+        train(ds, tiny_params(eta_decay=decay), str(tmp_path / name), device="runtime",
+              progress=False, evaluate=False)
+        runs[name] = json.loads((tmp_path / name / "metrics.json").read_text())["dev"]
+    assert runs["constant"][0] == runs["annealed"][0]
+    a, b = weights(tmp_path / "constant"), weights(tmp_path / "annealed")
+    assert not np.array_equal(a["W1"], b["W1"])
