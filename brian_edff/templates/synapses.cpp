@@ -2,7 +2,9 @@
 brian_edff: the synaptic event loop of a pathway.
 
 The statements (`vector_code`) are Brian2's, generated from the model's
-strings; only the loop around them differs from cpp_standalone's template.
+strings; only the loop around them differs from cpp_standalone's template,
+and two index loads in it: within a row the source index is the spiking
+neuron's, and in an all-to-all row the target index is arithmetic.
 A direct pathway (zero delay, see synapses_classes.cpp) walks the rows of
 this step's spiking source neurons: all-to-all rows as index ranges with
 arithmetic target indices, other contiguous rows as index ranges, the rest
@@ -31,7 +33,15 @@ Pathways with delays use Brian2's spike queue, as cpp_standalone does.
    target variables and can vectorise the row. #}
 {% set _target_index = '_postsynaptic_idx' if pathway.prepost == 'pre' else '_presynaptic_idx' %}
 {% set _target_load = 'const int32_t ' + _target_index + ' = ' + get_array_name(variables[_targets]) + '[_idx];' %}
-{% set _dense_code = vector_code | autoindent | replace(_target_load, 'const size_t ' + _target_index + ' = _idx + _dense_shift;') %}
+{# Every synapse of a row has the row's source neuron (the neuron that spiked)
+   as its source: the generated load of the source index is replaced by that
+   neuron's index, so reads of source variables are loop-invariant (hoisted,
+   no gather) and the row vectorises. #}
+{% set _sources = '_synaptic_pre' if pathway.prepost == 'pre' else '_synaptic_post' %}
+{% set _source_index = '_presynaptic_idx' if pathway.prepost == 'pre' else '_postsynaptic_idx' %}
+{% set _source_load = 'const int32_t ' + _source_index + ' = ' + get_array_name(variables[_sources]) + '[_idx];' %}
+{% set _row_code = vector_code | autoindent | replace(_source_load, 'const int32_t ' + _source_index + ' = _row_source;') %}
+{% set _dense_code = _row_code | replace(_target_load, 'const size_t ' + _target_index + ' = _idx + _dense_shift;') %}
 
 {% block extra_headers %}
 {{ super() }}
@@ -59,7 +69,7 @@ else if (_pathway.contiguous)
     for (size_t _idx = _first; _idx < _last; _idx++)
     {
         const size_t _vectorisation_idx = _idx;
-        {{vector_code|autoindent}}
+        {{_row_code}}
     }
 }
 else
@@ -69,7 +79,7 @@ else
     {
         const size_t _idx = _row_synapses[_position];
         const size_t _vectorisation_idx = _idx;
-        {{vector_code|autoindent}}
+        {{_row_code}}
     }
 }
 {% endset %}
@@ -77,7 +87,8 @@ else
 {% set _all_rows %}
 for (int _event = 0; _event < _n_events; _event++)
 {
-    const size_t _row = _events[_event] - _pathway.spikes_start;
+    const int32_t _row_source = _events[_event];
+    const size_t _row = _row_source - _pathway.spikes_start;
     const size_t _first = _pathway.row_start[_row];
     const size_t _last = _pathway.row_start[_row + 1];
     {{ _row_loop }}
@@ -119,7 +130,8 @@ for (int _event = 0; _event < _n_events; _event++)
                 const size_t * const _row_split = &(_pathway.row_split[0]);
                 for (int _event = 0; _event < _n_events; _event++)
                 {
-                    const size_t _row = _events[_event] - _pathway.spikes_start;
+                    const int32_t _row_source = _events[_event];
+                    const size_t _row = _row_source - _pathway.spikes_start;
                     const size_t _first = _row_split[_row * _stride + _thread];
                     const size_t _last = _row_split[_row * _stride + _thread + 1];
                     {{ _row_loop }}
