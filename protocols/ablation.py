@@ -57,7 +57,7 @@ from brian_edff.sweep import (
 
 #: Parameters that only change how the hidden (CSDP) synapses learn: a frozen
 #: control is the same with or without them, so levers share its runs.
-CSDP_ONLY = {"eta", "w_decay", "csdp_step", "tau_rms", "eps_rms", "negatives",
+CSDP_ONLY = {"eta", "eta_decay", "w_decay", "csdp_step", "tau_rms", "eps_rms", "negatives",
              "theta_g1", "theta_g2", "lateral_sign"}
 
 #: Columns of the lever table: (row key, split, label, higher is better).
