@@ -54,6 +54,8 @@ def build_and_run(device_name, threads, directory):
     connect("random", source, target, "w += 0.001 * randn()\nv_post += w", {"p": 0.3})
     connect("recurrent", target, target, "v_post += w", {"condition": "i != j"})
     connect("dense_post_writes", source, target, "v_post += w\nx_post += 0.1 * w", {})
+    connect("dense_on_post", source[5:35], target[3:40], "v_post += 0.5 * w", {},
+            on_post="x_pre += 0.01 * w\nw = clip(w - 0.01 * v_post, -1, 1)")
     monitor = SpikeMonitor(target)
     net = Network(source, target, monitor, *synapses.values())
     net.run(100 * ms)

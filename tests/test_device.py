@@ -56,9 +56,10 @@ def random_plan(n_windows, seed):
                       image=np.arange(n_windows), kind=np.where(positive, 1, 2))
 
 
-def run_chunks(device, threads, n_chunks=2):
+def run_chunks(device, threads, n_chunks=2, step="plain"):
     """Two chunks of learning windows, weights handed over; all readouts."""
-    params = small_params(w_decay=0.02)
+    params = small_params(w_decay=0.02, csdp_step=step,
+                          eta=0.01 if step == "rmsprop" else small_params().eta)
     state = initial_state(params, N_INPUT, seed=7)
     circuit = Circuit(params, N_INPUT, 3, device=device, threads=threads,
                       weight_dtype="float64", record_spikes=True)
@@ -74,15 +75,17 @@ def run_chunks(device, threads, n_chunks=2):
 
 
 @pytest.fixture(scope="module")
-def plain_run():
-    return run_chunks("cpp_standalone", 0)
+def plain_runs():
+    return {}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("threads", [1, 2])
-def test_device_equals_cpp_standalone(plain_run, threads):
-    state, plain = plain_run
-    _, ours = run_chunks("standalone", threads)
+@pytest.mark.parametrize("step, threads", [("plain", 1), ("plain", 2), ("rmsprop", 2)])
+def test_device_equals_cpp_standalone(plain_runs, step, threads):
+    if step not in plain_runs:
+        plain_runs[step] = run_chunks("cpp_standalone", 0, step=step)
+    state, plain = plain_runs[step]
+    _, ours = run_chunks("standalone", threads, step=step)
     assert sum(r.counts["z1"].sum() for r in plain) > 0, "the circuit must spike"
     for mine, theirs in zip(ours, plain):
         for proj in PROJECTIONS:
@@ -175,7 +178,19 @@ def test_generic_network_equals_cpp_standalone(tmp_path):
     assert len(plain["spikes_i"]) > 100
     assert set(plain) == set(ours)
     for key in plain:
-        np.testing.assert_array_equal(ours[key], plain[key], err_msg=key)
+        if key in CONTRACTION_SENSITIVE:
+            np.testing.assert_allclose(ours[key], plain[key], rtol=0, atol=1e-12, err_msg=key)
+        else:
+            np.testing.assert_array_equal(ours[key], plain[key], err_msg=key)
+
+
+#: Outputs of the generic network that may differ in the last bits: in the
+#: ``dense_on_post`` pathway the source neuron's ``v_post`` is the same for a
+#: whole row, so gcc hoists ``0.01 * v_post`` out of the row loop and rounds it,
+#: where plain cpp_standalone fuses it into ``w - 0.01 * v_post`` (FMA); ``v``
+#: takes the difference in through that pathway's ``on_pre``. Everything else,
+#: spikes included, is compared bit for bit.
+CONTRACTION_SENSITIVE = ("dense_on_post", "v")
 
 
 @pytest.mark.slow

@@ -42,9 +42,15 @@ Pathways with delays use Brian2's spike queue, as cpp_standalone does.
 {% set _source_load = 'const int32_t ' + _source_index + ' = ' + get_array_name(variables[_sources]) + '[_idx];' %}
 {% set _row_code = vector_code | autoindent | replace(_source_load, 'const int32_t ' + _source_index + ' = _row_source;') %}
 {% set _dense_code = _row_code | replace(_target_load, 'const size_t ' + _target_index + ' = _idx + _dense_shift;') %}
+{% set _strided_code = _row_code | replace(_target_load, 'const size_t ' + _target_index + ' = _position + _strided_shift;') %}
 
 {% block extra_headers %}
 {{ super() }}
+// Within a row the source neuron's variables are loop-invariant; with
+// Brian2's -ffast-math gcc would then replace a division by one of them with
+// a multiplication by its reciprocal, rounded differently from the division
+// that cpp_standalone performs per synapse. Keep the division.
+#pragma GCC optimize ("no-reciprocal-math")
 {% if _split %}
 #include <omp.h>
 {% endif %}
@@ -64,12 +70,45 @@ if (_pathway.dense_rows)
         {{_dense_code}}
     }
 }
+else if (_pathway.segmented_rows)
+{
+    // runs of consecutive targets: target = synapse + the run's shift
+    const size_t _segment_stop = _pathway.row_segments[_row + 1];
+    for (size_t _segment = _pathway.row_segments[_row]; _segment < _segment_stop; _segment++)
+    {
+        const size_t _dense_shift = _pathway.segment_shift[_segment];
+        const size_t _run_first = _pathway.segment_first[_segment];
+        const size_t _run_last = _pathway.segment_first[_segment + 1];
+        const size_t _from = _run_first > _first ? _run_first : _first;
+        const size_t _to = _run_last < _last ? _run_last : _last;
+        for (size_t _idx = _from; _idx < _to; _idx++)
+        {
+            const size_t _vectorisation_idx = _idx;
+            {{_dense_code}}
+        }
+    }
+}
 else if (_pathway.contiguous)
 {
     for (size_t _idx = _first; _idx < _last; _idx++)
     {
         const size_t _vectorisation_idx = _idx;
         {{_row_code}}
+    }
+}
+else if (_pathway.strided_rows)
+{
+    // synapse = row base + k * stride, target = target_offset + k, for the
+    // row's k-th position: no load of the synapse or of its target
+    const size_t _row_first = _pathway.row_start[_row];
+    const size_t _row_base = _pathway.row_synapses[_row_first];
+    const size_t _stride = _pathway.row_stride;
+    const size_t _strided_shift = (size_t)_pathway.target_offset - _row_first;
+    for (size_t _position = _first; _position < _last; _position++)
+    {
+        const size_t _idx = _row_base + (_position - _row_first) * _stride;
+        const size_t _vectorisation_idx = _idx;
+        {{_strided_code}}
     }
 }
 else

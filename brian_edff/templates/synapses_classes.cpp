@@ -7,7 +7,15 @@ rows, one row per source neuron (in synapse order, the order in which the
 spike queue would deliver them); `set_events` takes this step's events
 straight from the source's eventspace; the `synapses` template walks the rows
 of the neurons that spiked. Rows stored contiguously (synapses created by
-source neuron, as `connect` does) are walked as index ranges. With OpenMP,
+source neuron, as `connect` does) are walked as index ranges; where every
+row also targets the whole target range in order (all-to-all), the target
+index is arithmetic (`dense_rows`); rows of a pathway triggered by the other
+side of such a projection (on_post), whose synapses are a constant stride
+apart, are walked by that stride with arithmetic targets (`strided_rows`),
+without loading a synapse or target index; contiguous rows that are not
+all-to-all but consist of a few runs of consecutive targets (all-to-all
+without the diagonal) are walked run by run, each with arithmetic targets
+(`segmented_rows`). With OpenMP,
 `prepare_split` cuts every row at the same target boundaries, so that each
 thread owns a disjoint block of target neurons and every sum into a target
 keeps its serial order. Pathways with delays keep Brian2's spike queue.
@@ -38,6 +46,13 @@ public:
 	int spikes_start, spikes_stop;
 	bool direct, contiguous, split_by_target;
 	bool dense_rows;                    // row k targets target_offset + 0, 1, 2 ... in order
+	bool strided_rows;                  // not contiguous, but row synapses are base + k * row_stride
+	                                    // and target target_offset + k (e.g. on_post of all-to-all)
+	size_t row_stride;
+	bool segmented_rows;                // contiguous, each row a few runs of consecutive targets
+	std::vector<size_t> row_segments;   // n_rows + 1 indices into the segments
+	std::vector<size_t> segment_first;  // first position of each run (+ sentinel)
+	std::vector<size_t> segment_shift;  // target - position along each run
 	int32_t target_offset;
 	int split_threads;                  // threads the rows are split for
 	std::vector<size_t> row_start;      // n_rows + 1 positions
@@ -49,7 +64,7 @@ public:
 	SynapticPathway(std::vector<int> &_sources, int _spikes_start, int _spikes_stop)
 		: sources(_sources), spikes_start(_spikes_start), spikes_stop(_spikes_stop),
 		  direct(false), contiguous(false), split_by_target(false), dense_rows(false),
-		  target_offset(0), split_threads(1),
+		  strided_rows(false), row_stride(0), segmented_rows(false), target_offset(0), split_threads(1),
 		  events(0), n_events(0)
 	{
 	   _nb_threads = {{ openmp_pragma('get_num_threads') }};
@@ -173,6 +188,7 @@ public:
 	void prepare_targets(const int32_t *targets, int target_start, int n_targets, int n_threads)
 	{
 		dense_rows = false;
+		strided_rows = false;
 		if (!direct)
 			return;
 		target_offset = target_start;
@@ -187,7 +203,65 @@ public:
 				if (targets[_p] != target_start + (int32_t)(_p - first))
 					dense_rows = false;
 		}
+		if (!contiguous)
+			strided_rows = find_row_stride(targets, target_start, n_targets);
+		segmented_rows = contiguous && !dense_rows && find_segments(targets);
 		prepare_split(targets, target_start, n_targets, n_threads);
+	}
+
+	// Runs of consecutive targets along each row of a contiguous pathway (e.g.
+	// all-to-all without the diagonal: two runs per row), where they are long
+	// enough (8 synapses on average) to be worth walking as affine ranges.
+	bool find_segments(const int32_t *targets)
+	{
+		const size_t n_rows = row_start.size() - 1;
+		row_segments.assign(n_rows + 1, 0);
+		segment_first.clear();
+		segment_shift.clear();
+		for (size_t _row = 0; _row < n_rows; _row++)
+		{
+			const size_t first = row_start[_row], last = row_start[_row + 1];
+			for (size_t _p = first; _p < last; _p++)
+				if (_p == first || targets[_p] != targets[_p - 1] + 1)
+				{
+					segment_first.push_back(_p);
+					segment_shift.push_back((size_t)targets[_p] - _p);
+				}
+			row_segments[_row + 1] = segment_first.size();
+		}
+		segment_first.push_back(row_start[n_rows]);
+		return 8 * (segment_first.size() - 1) <= row_start[n_rows];
+	}
+
+	// Whether every non-empty row of a non-contiguous pathway targets every
+	// neuron of the target range in order and holds synapses base + k * stride
+	// with one stride (the on_post rows of an all-to-all projection stored by
+	// source neuron); then sets row_stride.
+	bool find_row_stride(const int32_t *targets, int target_start, int n_targets)
+	{
+		const size_t n_rows = row_start.size() - 1;
+		bool found = false;
+		for (size_t _row = 0; _row < n_rows; _row++)
+		{
+			const size_t first = row_start[_row], last = row_start[_row + 1];
+			if (last == first)
+				continue;
+			if (last - first != (size_t)n_targets || n_targets < 2)
+				return false;
+			const int64_t stride = (int64_t)row_synapses[first + 1] - row_synapses[first];
+			if (stride <= 0 || (found && (size_t)stride != row_stride))
+				return false;
+			row_stride = stride;
+			found = true;
+			for (size_t _p = first; _p < last; _p++)
+			{
+				const size_t synapse = row_synapses[_p];
+				if (synapse != row_synapses[first] + (_p - first) * row_stride ||
+				    targets[synapse] != target_start + (int32_t)(_p - first))
+					return false;
+			}
+		}
+		return found;
 	}
 
 	// Cut every row at the target boundaries of n_threads threads; only where
