@@ -16,7 +16,11 @@ from the model's strings; only the loop around them is ours:
 * ``synapses.cpp``: the event loop walks the rows of the neurons that
   spiked (index ranges where the synapses of a neuron are contiguous, as
   ``connect`` creates them), in the order the queue would have delivered
-  them, so results are identical to ``cpp_standalone``. With OpenMP threads,
+  them, so results are identical to ``cpp_standalone``. Index loads that
+  are arithmetic are not made: the source of every synapse of a row is the
+  neuron that spiked; the target of an all-to-all row, of each run of
+  consecutive targets (all-to-all without the diagonal) and of the strided
+  on_post rows of an all-to-all projection follows from the position. With OpenMP threads,
   statements that write only synaptic and target variables and draw no
   random numbers are split by target block: each thread owns disjoint target
   neurons and every sum into a target keeps its serial order, so results do
