@@ -112,6 +112,9 @@ def print_profile(label, circuit, wall_s, top=6):
           flush=True)
     for key, seconds in sorted(totals.items(), key=lambda kv: -kv[1])[:top]:
         print(f"#     {key:<24} {seconds:7.3f} s {100 * seconds / total:5.1f} %", flush=True)
+    print("#   longest code objects:", flush=True)
+    for name, seconds in circuit.profiling_info()[:top]:
+        print(f"#     {name:<40} {seconds:7.3f} s {100 * seconds / total:5.1f} %", flush=True)
 
 
 #: Devices measured side by side: (label, device, threads).
