@@ -58,8 +58,8 @@ def random_plan(n_windows, seed):
 
 def run_chunks(device, threads, n_chunks=2, step="plain"):
     """Two chunks of learning windows, weights handed over; all readouts."""
-    params = small_params(w_decay=0.02, csdp_step=step,
-                          eta=0.01 if step == "rmsprop" else small_params().eta)
+    adaptive = {"csdp_step": "rmsprop", "eta": 0.01} if step == "rmsprop" else {}
+    params = small_params(w_decay=0.02, **adaptive)
     state = initial_state(params, N_INPUT, seed=7)
     circuit = Circuit(params, N_INPUT, 3, device=device, threads=threads,
                       weight_dtype="float64", record_spikes=True)

@@ -3,8 +3,9 @@ brian_edff: the synaptic event loop of a pathway.
 
 The statements (`vector_code`) are Brian2's, generated from the model's
 strings; only the loop around them differs from cpp_standalone's template,
-and two index loads in it: within a row the source index is the spiking
-neuron's, and in an all-to-all row the target index is arithmetic.
+and the index loads in it: within a row the source index is the spiking
+neuron's, and where the target follows from the position (all-to-all rows,
+runs of consecutive targets, strided on_post rows) it is computed.
 A direct pathway (zero delay, see synapses_classes.cpp) walks the rows of
 this step's spiking source neurons: all-to-all rows as index ranges with
 arithmetic target indices, other contiguous rows as index ranges, the rest

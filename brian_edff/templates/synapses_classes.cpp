@@ -189,6 +189,7 @@ public:
 	{
 		dense_rows = false;
 		strided_rows = false;
+		segmented_rows = false;
 		if (!direct)
 			return;
 		target_offset = target_start;
@@ -230,7 +231,12 @@ public:
 			row_segments[_row + 1] = segment_first.size();
 		}
 		segment_first.push_back(row_start[n_rows]);
-		return 8 * (segment_first.size() - 1) <= row_start[n_rows];
+		if (8 * (segment_first.size() - 1) <= row_start[n_rows])
+			return true;
+		row_segments.clear();  // too many short runs: not worth keeping
+		segment_first.clear();
+		segment_shift.clear();
+		return false;
 	}
 
 	// Whether every non-empty row of a non-contiguous pathway targets every
