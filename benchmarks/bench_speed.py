@@ -19,6 +19,9 @@ Run (plus the first compilation of each network shape and device)::
 
     python benchmarks/bench_speed.py --params fast tuned reference
 
+``--state-dtypes float64 float32`` measures every device with the cells'
+state in double and in single precision (``Params.state_dtype``; the weights
+are float32 either way).
 ``--profile`` adds Brian2's per-code-object timers and prints, per device,
 where the time of a training chunk goes, summed by projection.
 ``--ablation N`` measures a training chunk of ``N`` windows with the two
@@ -122,13 +125,19 @@ DEVICE_RUNS = (("cpp_standalone", "cpp_standalone", 0), ("standalone/1", "standa
                ("standalone/2", "standalone", 2))
 
 
-def bench(name, devices, profile=False):
-    """Training and test chunk of ``name`` on each device; rows of measurements."""
+def bench(name, devices, profile=False, state_dtypes=("float64",)):
+    """Training and test chunk of ``name`` on each device (and cell-state
+    precision, ``Params.state_dtype``); rows of measurements."""
     params, n_input, train_plan, n_train, test_plan, state = plans(
         name, load_params(name).chunk_windows)
     n = train_plan.n_windows
     rows = []
-    for label, device, threads in devices:
+    runs = [(label, device, threads, dtype) for label, device, threads in devices
+            for dtype in state_dtypes]
+    for label, device, threads, dtype in runs:
+        if len(state_dtypes) > 1:
+            label = f"{label}, {dtype} state"
+        params = params.replace(state_dtype=dtype)
         circuit = Circuit(params, n_input, n, device=device, threads=threads,
                           profile=profile)
         try:
@@ -196,6 +205,10 @@ def main():
                         help="print where the time goes (Brian2 code-object timers)")
     parser.add_argument("--ablation", type=int, default=0, metavar="N",
                         help="only compare the speed choices on a chunk of N windows")
+    parser.add_argument("--state-dtypes", nargs="+", default=["float64"],
+                        choices=["float64", "float32"],
+                        help="precision of the cells' state (Params.state_dtype); "
+                             "each is measured on every device")
     parser.add_argument("--repeats", type=int, default=2,
                         help="ablation: runs of each variant (the best counts)")
     args = parser.parse_args()
@@ -213,7 +226,8 @@ def main():
     lines = [header, "|" + "---|" * 13]
     runtime = []
     for name in args.params:
-        params, train_plan, rows = bench(name, devices, profile=args.profile)
+        params, train_plan, rows = bench(name, devices, profile=args.profile,
+                                         state_dtypes=args.state_dtypes)
         ceiling = 1e9 / ceiling_ns_per_event(params.n_hidden1)
         print(f"#   ceiling (bare C loop, {params.n_hidden1} targets): "
               f"{ceiling / 1e6:.0f} M events/s", flush=True)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import brian2
 import numpy as np
 from brian2 import (
+    Equations,
     Network,
     NeuronGroup,
     SpikeMonitor,
@@ -40,6 +41,7 @@ from brian2 import (
     TimedArray,
     linked_var,
 )
+from brian2.equations.equations import FLOAT, SUBEXPRESSION
 
 from . import models
 from .device import (
@@ -53,7 +55,7 @@ from .params import Params
 
 __all__ = ["Circuit", "ChunkResult", "PROJECTIONS", "Projection", "init_weights",
            "DEVICES", "state_variables", "neuron_state_variables", "initial_synapse_state",
-           "upgrade_synapse_state", "check_model"]
+           "upgrade_synapse_state", "check_model", "float_state_dtypes"]
 
 DEVICES = ("runtime", *COMPILED_DEVICES)
 
@@ -178,6 +180,24 @@ def _root_message(err: BaseException) -> str:
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     text = " ".join(lines)[:300] if lines else ""
     return f"{type(err).__name__}: {text}"
+
+
+def float_state_dtypes(eqs, dtype: str) -> dict:
+    """``{name: dtype}`` for the dimensionless float state variables of ``eqs``.
+
+    Per-cell and per-synapse variables (differential equations and
+    parameters) count. Subexpressions and linked variables store nothing;
+    shared constants (rates, decay factors such as ``1 - 1e-8``) are single
+    numbers that cost no traffic and keep their precision; times
+    (``t_csdp``) stay float64 like Brian2's clock. The ``dtype`` argument of
+    a Brian2 group; empty for float64, Brian2's default.
+    """
+    if dtype == "float64":
+        return {}
+    eqs = eqs if isinstance(eqs, Equations) else Equations(eqs)
+    return {name: np.dtype(dtype) for name, eq in eqs.items()
+            if eq.var_type == FLOAT and eq.type != SUBEXPRESSION and eq.dim.is_dimensionless
+            and "linked" not in eq.flags and "shared" not in eq.flags}
 
 
 def state_variables(params: Params, proj: Projection) -> tuple:
@@ -369,6 +389,9 @@ class Circuit:
         shape = (self.device, self.n_input, p.n_hidden1, p.n_hidden2, p.n_labels, p.T,
                  float(p.dt), p.csdp_step, self.n_windows, self.record_spikes,
                  self.threads, self.profile, self.weight_dtype, self.lazy_decay)
+        if p.state_dtype != "float64":
+            # Appended only when set, so that float64 builds keep their cache.
+            shape += (p.state_dtype,)
         templates = templates_digest() if self.device == "standalone" else ""
         parts = [brian2.__version__, templates, repr(shape), self.model.digest(),
                  repr(sorted(self.extra_namespace.items()))]
@@ -466,11 +489,14 @@ class Circuit:
         pop_events = {"csdp_event": models.CSDP_EVENT}
         rms = models.RMS_NEURON_EQS if p.csdp_step == "rmsprop" else ""
 
+        state = self._state_dtypes
         z0 = NeuronGroup(sizes["z0"], models.INPUT_EQS + rms,
+                         dtype=state(models.INPUT_EQS + rms),
                          threshold=models.INPUT_THRESHOLD,
                          reset=models.SPIKE_RESET, events=dict(pop_events),
                          namespace=self._namespace(**funcs), dt=p.dt, name="z0")
         zc = NeuronGroup(sizes["zc"], models.CONTEXT_EQS + rms,
+                         dtype=state(models.CONTEXT_EQS + rms),
                          threshold=models.CONTEXT_THRESHOLD, reset=models.SPIKE_RESET,
                          events=dict(pop_events), namespace=self._namespace(**funcs),
                          dt=p.dt, name="zc")
@@ -482,15 +508,18 @@ class Circuit:
         for name in ("z1", "z2"):
             layers[name] = NeuronGroup(
                 sizes[name], model.eqs + models.HIDDEN_EXTRA_EQS + rms,
+                dtype=state(model.eqs + models.HIDDEN_EXTRA_EQS + rms),
                 threshold=model.threshold, reset=model.reset,
                 refractory=model.refractory or False,
                 events=dict(hidden_events), method=model.method, dt=p.dt, name=name,
                 namespace=self._namespace(**funcs))
         zy = NeuronGroup(sizes["zy"], models.LIF_EQS + models.CLASSIFIER_EXTRA_EQS,
+                         dtype=state(models.LIF_EQS + models.CLASSIFIER_EXTRA_EQS),
                          threshold=models.LIF_THRESHOLD, reset=models.LIF_RESET,
                          method="euler", dt=p.dt, name="zy",
                          namespace=self._namespace(**funcs))
         zR = NeuronGroup(sizes["zR"], models.LIF_EQS + models.RECON_EXTRA_EQS,
+                         dtype=state(models.LIF_EQS + models.RECON_EXTRA_EQS),
                          threshold=models.LIF_THRESHOLD, reset=models.LIF_RESET,
                          method="euler", dt=p.dt, name="zR",
                          namespace=self._namespace(**funcs))
@@ -522,7 +551,8 @@ class Circuit:
         # Layer summaries (goodness, spike count) as summed variables.
         summaries = {}
         for name in ("z1", "z2", "zy"):
-            summary = NeuronGroup(1, models.SUMMARY_EQS, dt=p.dt, name=f"{name}_summary")
+            summary = NeuronGroup(1, models.SUMMARY_EQS, dtype=state(models.SUMMARY_EQS),
+                                  dt=p.dt, name=f"{name}_summary")
             link = Synapses(pops[name], summary, models.SUMMARY_SYNAPSE, dt=p.dt,
                             name=f"{name}_to_summary")
             link.connect()
@@ -592,6 +622,11 @@ class Circuit:
         objs["net"] = net
         return objs
 
+    def _state_dtypes(self, eqs) -> dict:
+        """The ``dtype`` argument of a group with equations ``eqs``
+        (``params.state_dtype``, see :func:`float_state_dtypes`)."""
+        return float_state_dtypes(eqs, self.params.state_dtype)
+
     def _projection(self, proj: Projection, pops: dict, funcs: dict) -> Synapses:
         """Synapses of one projection with its propagation and learning pathways."""
         pre, post = pops[proj.pre], pops[proj.post]
@@ -618,7 +653,8 @@ class Circuit:
                              "recon": "recon_event"}[proj.rule]
         syn = Synapses(pre, post, model, on_pre=on_pre, on_post=on_post, on_event=on_event,
                        namespace=ns, dt=self.params.dt, name=proj.name,
-                       dtype={"w": np.dtype(self.weight_dtype)})
+                       dtype={**self._state_dtypes(model),
+                              "w": np.dtype(self.weight_dtype)})
         # Generated in C++ by the standalone build (no index files to load),
         # in the pre-major order of :meth:`_make_indices`.
         syn.connect(condition="i != j" if proj.inhibitory else None)

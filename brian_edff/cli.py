@@ -10,6 +10,11 @@ Re-score a finished run from its saved weights::
 
     python -m brian_edff evaluate runs/digits
 
+Refit the heads for two more epochs on the final representation (a new run
+directory, equal to training with ``head_epochs`` 3 from the start)::
+
+    python -m brian_edff extend runs/digits --head-epochs 3 --out runs/digits_head3
+
 Errors are printed as one line on stderr with a non-zero exit status.
 """
 
@@ -77,6 +82,17 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--threads", type=int, default=None,
                           help="threads of the compiled device (as for train)")
     evaluate.add_argument("--no-progress", action="store_true")
+
+    extend = sub.add_parser("extend", help="more head-only epochs on a finished run, "
+                                           "in a new run directory")
+    extend.add_argument("run_dir")
+    extend.add_argument("--head-epochs", type=int, required=True,
+                        help="total head-only epochs of the new run (more than the run's)")
+    extend.add_argument("--out", required=True, help="new run directory")
+    extend.add_argument("--device", default="standalone", choices=DEVICES)
+    extend.add_argument("--threads", type=int, default=None,
+                        help="threads of the compiled device (as for train)")
+    extend.add_argument("--no-progress", action="store_true")
 
     figures = sub.add_parser("figures", help="all figures and the results table from runs")
     figures.add_argument("run_dirs", nargs="+")
@@ -164,6 +180,16 @@ def _cmd_train(args) -> int:
     return 0
 
 
+def _cmd_extend(args) -> int:
+    from .training import extend_run
+
+    metrics = extend_run(args.run_dir, args.out, args.head_epochs, device=args.device,
+                         progress=not args.no_progress, threads=args.threads)
+    print(f"{args.out}: best epoch {metrics['best_epoch']} of "
+          f"{metrics['epochs'] + metrics['head_epochs']}; test {_summary(metrics)}")
+    return 0
+
+
 def _cmd_evaluate(args) -> int:
     from .circuit import Circuit
     from .training import RunError, evaluate_state, load_run_state, recorded_model
@@ -213,6 +239,8 @@ def main(argv=None) -> int:
             return _cmd_figures(args)
         if args.command == "sweep":
             return _cmd_sweep(args)
+        if args.command == "extend":
+            return _cmd_extend(args)
         return _cmd_evaluate(args)
     except (*USER_ERRORS, RunError, GridError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -39,6 +39,7 @@ TIME_FIELDS = ("dt", "tau_m", "tau_tr", "tau_rms")
 LATERAL_SIGNS = ("reference", "consistent")
 CSDP_STEPS = ("plain", "rmsprop")
 NEGATIVES = ("random", "confused", "hybrid")
+STATE_DTYPES = ("float64", "float32")
 
 
 @dataclass
@@ -114,6 +115,13 @@ class Params:
         (:data:`brian_edff.models.VARIANTS`: ``default``, ``adaptation``,
         ``refractory``, ``exp_synapses``, ``conductance``) or a ``.py`` file
         defining ``MODEL``.
+    state_dtype : {"float64", "float32"}
+        Storage and per-variable arithmetic type of the cells' state
+        (``v``, ``I_exc``, ``d``, traces, ...) and of the adaptive step's
+        per-synapse ``g2``. The author's code is float32 throughout; float64
+        (every named set) is what the golden trajectories are held to.
+        float32 halves the memory traffic of the synaptic event loops
+        (docs/speed.md); the weights are float32 either way.
     negatives : {"random", "confused", "hybrid"}
         Supervised negatives: a wrong label drawn uniformly; or drawn in
         proportion to how often the classifier mistook the image's class for
@@ -158,6 +166,7 @@ class Params:
     w_init: float = 1.0
     negatives: str = "random"
     model: str = "default"
+    state_dtype: str = "float64"
 
     # -- validation --------------------------------------------------------
     def validate(self, n_input: int | None = None) -> Params:
@@ -217,6 +226,9 @@ class Params:
         if self.negatives not in NEGATIVES:
             raise ParamsError(f"negatives: must be one of {NEGATIVES}, "
                               f"got {self.negatives!r}")
+        if self.state_dtype not in STATE_DTYPES:
+            raise ParamsError(f"state_dtype: must be one of {STATE_DTYPES}, "
+                              f"got {self.state_dtype!r}")
         if not isinstance(self.model, str) or not self.model:
             raise ParamsError(f"model: must be a variant name or a .py file, "
                               f"got {self.model!r}")

@@ -49,12 +49,13 @@ from .circuit import (
     population_sizes,
     upgrade_synapse_state,
 )
-from .datasets import Dataset
+from .datasets import Dataset, load_dataset
 from .models import Model, load_model
 from .params import Params
 from .stimuli import MODES, goodness_plan, head_plan, readout_plan, training_plan
 
-__all__ = ["CircuitState", "initial_state", "train", "evaluate_state", "Readouts",
+__all__ = ["CircuitState", "initial_state", "train", "extend_run", "evaluate_state",
+           "Readouts",
            "recorded_model",
            "simulate", "RunError"]
 
@@ -318,6 +319,67 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
     finally:
         if own_circuit:
             circuit.close()
+
+
+def extend_run(src_dir: str, out_dir: str, head_epochs: int, dataset: Dataset | None = None,
+               device: str = "standalone", progress: bool = True,
+               threads: int | None = None) -> dict:
+    """More head-only epochs on a finished run, without training it again.
+
+    The head epochs come after every CSDP epoch and each epoch's randomness
+    depends only on the seed and its index, so a run with ``head_epochs=k``
+    is the first ``epochs + k`` epochs of one with more. ``extend_run``
+    copies the finished run ``src_dir`` into the new directory ``out_dir``
+    with ``head_epochs`` raised, and resumes it: the result is the run a
+    fresh ``train(..., params.replace(head_epochs=head_epochs))`` gives,
+    at the cost of the extra head epochs only. ``src_dir`` is not touched.
+
+    Parameters
+    ----------
+    src_dir : str
+        A finished run directory (``metrics.json``, ``checkpoint.npz``).
+    out_dir : str
+        New (or empty) run directory.
+    head_epochs : int
+        Total head-only epochs of the extended run; more than the source's.
+    dataset : Dataset, optional
+        Default: the recorded data set, loaded with the recorded seed.
+    device, progress, threads
+        As for :func:`train`.
+
+    Returns
+    -------
+    dict
+        The metrics of the extended run, scored on the split the source was.
+    """
+    for name in ("config.json", "metrics.json", "progress.json", "checkpoint.npz"):
+        if not os.path.isfile(os.path.join(src_dir, name)):
+            raise RunError(f"{src_dir}: not a finished run directory (no {name})")
+    config = read_json(os.path.join(src_dir, "config.json"))
+    metrics = read_json(os.path.join(src_dir, "metrics.json"))
+    params = Params.from_dict(config["params"])
+    if head_epochs <= params.head_epochs:
+        raise RunError(f"head_epochs: the run in {src_dir} already has {params.head_epochs} "
+                       f"head epochs; ask for more than that (got {head_epochs})")
+    prepare_run_dir(out_dir, resume=False)
+    params = params.replace(head_epochs=int(head_epochs))
+    config.update(params=params.to_dict(), device=device, provenance=provenance(),
+                  extended_from={"run_dir": os.path.abspath(src_dir),
+                                 "head_epochs": metrics.get("head_epochs", 0),
+                                 "provenance": config.get("provenance")})
+    save_arrays(os.path.join(out_dir, "checkpoint.npz"),
+                load_arrays(os.path.join(src_dir, "checkpoint.npz")))
+    write_json(os.path.join(out_dir, "progress.json"),
+               read_json(os.path.join(src_dir, "progress.json")))
+    write_json(os.path.join(out_dir, "config.json"), config)
+    if dataset is None:
+        dataset = load_dataset(config["dataset"], config["seed"])
+    split = "dev" if "dev_final" in metrics else "test" if "test" in metrics else None
+    return train(dataset, params, out_dir, mode=config["mode"], epochs=config["epochs"],
+                 seed=config["seed"], plasticity=config["plasticity"], device=device,
+                 progress=progress, resume=True, threads=threads,
+                 evaluate=split is not None, eval_split=split or "test",
+                 model=recorded_model(config))
 
 
 def _load_progress(out_dir, params, n_input):

@@ -243,3 +243,38 @@ def test_synapse_order_is_pre_major():
         ii, jj = circuit._indices(proj)
         np.testing.assert_array_equal(syn.i[:], ii, err_msg=proj.name)
         np.testing.assert_array_equal(syn.j[:], jj, err_msg=proj.name)
+
+
+@pytest.mark.parametrize("step", ["plain", "rmsprop"])
+def test_float32_state_equals_numpy(step):
+    """``state_dtype="float32"`` stores the cells' state (and the adaptive
+    step's ``g2``) in single precision, as the author's code does: the same
+    spikes as the float64 NumPy reference, states and weights to float32
+    resolution."""
+    prefs.codegen.target = "numpy"
+    params = small_params(state_dtype="float32", csdp_step=step, eta=0.01,
+                          tau_rms=20 * ms)
+    state = initial_state(params, N_INPUT, seed=5)
+    plan = three_windows()
+    ref, _, windows = run_reference(params, state, plan)
+    circuit = Circuit(params, N_INPUT, plan.n_windows, device="runtime")
+    objs = circuit.build_network(plan)
+    stored = {"z1.v": objs["pops"]["z1"].v, "z1.I_exc": objs["pops"]["z1"].I_exc,
+              "z2.d": objs["pops"]["z2"].d, "zR.tr": objs["pops"]["zR"].tr,
+              "z1_summary.G": objs["summaries"]["z1"].G}
+    if step == "rmsprop":
+        stored["W1.g2"] = objs["synapses"]["W1"].g2
+        stored["z0.g2_norm"] = objs["pops"]["z0"].g2_norm
+    for name, variable in stored.items():
+        assert np.asarray(variable[:]).dtype == np.float32, name
+    if step == "rmsprop":  # times stay double, like Brian2's clock
+        assert np.asarray(objs["pops"]["z0"].t_csdp[:]).dtype == np.float64
+    result = circuit.run(plan, state.weights, state.theta_base)
+    for proj in PROJECTIONS:
+        np.testing.assert_allclose(result.weights[proj.name], ref.W[proj.name],
+                                   atol=2e-5, err_msg=proj.name)
+    for k, window in enumerate(windows):
+        for name in ("z1", "z2", "zy"):
+            np.testing.assert_array_equal(result.counts[name][k], window["counts"][name])
+        np.testing.assert_allclose(result.goodness[k], window["goodness"], rtol=1e-5)
+    assert result.counts["z1"].sum() > 0

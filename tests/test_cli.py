@@ -82,6 +82,24 @@ def test_evaluate_reproduces_metrics(trained):
                                       "classifier_predictions"])
 
 
+def test_extend_adds_head_epochs(trained, tmp_path):
+    """``extend`` refits the heads on the final representation in a new run
+    directory; the hidden weights stay, the source run is left as it was."""
+    source = json.loads((trained["learned"] / "metrics.json").read_text())
+    result = cli("extend", str(trained["learned"]), "--head-epochs",
+                 str(source["head_epochs"] + 1), "--out", str(tmp_path / "more"),
+                 "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((tmp_path / "more" / "metrics.json").read_text())
+    assert metrics["dev"][:len(source["dev"])] == source["dev"]
+    assert len(metrics["dev"]) == len(source["dev"]) + 1
+    before = np.load(trained["learned"] / "weights_last.npz")
+    after = np.load(tmp_path / "more" / "weights_last.npz")
+    np.testing.assert_array_equal(before["W1"], after["W1"])
+    assert not np.array_equal(before["C1"], after["C1"])
+    assert json.loads((trained["learned"] / "metrics.json").read_text()) == source
+
+
 @pytest.mark.parametrize("args, message", [
     (["train", "--dataset", "cifar", "--out", "{tmp}/r"], "unknown data set 'cifar'"),
     (["train", "--params", "nope", "--out", "{tmp}/r"], "unknown parameter set 'nope'"),
@@ -89,6 +107,8 @@ def test_evaluate_reproduces_metrics(trained):
     (["train", "--resume", "{tmp}"], "not a run directory"),
     (["evaluate", "{tmp}/fakerun"], "weights missing"),
     (["train", "--epochs", "0", "--out", "{tmp}/r2"], "epochs: must be >= 1"),
+    (["extend", "{tmp}/fakerun", "--head-epochs", "2", "--out", "{tmp}/r3"],
+     "not a finished run directory"),
 ])
 def test_errors_are_one_line(tmp_path, capsys, args, message):
     (tmp_path / "full").mkdir()

@@ -56,10 +56,10 @@ def random_plan(n_windows, seed):
                       image=np.arange(n_windows), kind=np.where(positive, 1, 2))
 
 
-def run_chunks(device, threads, n_chunks=2, step="plain"):
+def run_chunks(device, threads, n_chunks=2, step="plain", state_dtype="float64"):
     """Two chunks of learning windows, weights handed over; all readouts."""
     adaptive = {"csdp_step": "rmsprop", "eta": 0.01} if step == "rmsprop" else {}
-    params = small_params(w_decay=0.02, **adaptive)
+    params = small_params(w_decay=0.02, state_dtype=state_dtype, **adaptive)
     state = initial_state(params, N_INPUT, seed=7)
     circuit = Circuit(params, N_INPUT, 3, device=device, threads=threads,
                       weight_dtype="float64", record_spikes=True)
@@ -80,12 +80,16 @@ def plain_runs():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("step, threads", [("plain", 1), ("plain", 2), ("rmsprop", 2)])
-def test_device_equals_cpp_standalone(plain_runs, step, threads):
-    if step not in plain_runs:
-        plain_runs[step] = run_chunks("cpp_standalone", 0, step=step)
-    state, plain = plain_runs[step]
-    _, ours = run_chunks("standalone", threads, step=step)
+@pytest.mark.parametrize("step, threads, state_dtype", [
+    ("plain", 1, "float64"), ("plain", 2, "float64"), ("rmsprop", 2, "float64"),
+    ("rmsprop", 2, "float32")])
+def test_device_equals_cpp_standalone(plain_runs, step, threads, state_dtype):
+    """Bit-identical to cpp_standalone, with float64 and with float32 cell state."""
+    key = (step, state_dtype)
+    if key not in plain_runs:
+        plain_runs[key] = run_chunks("cpp_standalone", 0, step=step, state_dtype=state_dtype)
+    state, plain = plain_runs[key]
+    _, ours = run_chunks("standalone", threads, step=step, state_dtype=state_dtype)
     assert sum(r.counts["z1"].sum() for r in plain) > 0, "the circuit must spike"
     for mine, theirs in zip(ours, plain):
         for proj in PROJECTIONS:

@@ -30,6 +30,7 @@ def test_round_trip(factory):
     ({"theta0": 0.0}, "theta0"), ({"chunk_windows": 0}, "chunk_windows"),
     ({"csdp_step": "adam"}, "csdp_step"), ({"tau_rms": "0 ms"}, "tau_rms"),
     ({"negatives": "hard"}, "negatives"), ({"w_init": 0.0}, "w_init"),
+    ({"state_dtype": "float16"}, "state_dtype"),
     ({"eta_head_decay": -0.5}, "eta_head_decay"),
     ({"eta_decay": 0.0}, "eta_decay"),
 ])

@@ -8,7 +8,7 @@ from brian2 import ms, prefs
 
 from brian_edff.datasets import Dataset
 from brian_edff.params import Params
-from brian_edff.training import RunError, epoch_params, train
+from brian_edff.training import RunError, epoch_params, extend_run, train
 
 N_INPUT = 12
 
@@ -139,3 +139,32 @@ def test_csdp_rate_decay_changes_only_later_epochs(tmp_path):
     assert runs["constant"][0] == runs["annealed"][0]
     a, b = weights(tmp_path / "constant"), weights(tmp_path / "annealed")
     assert not np.array_equal(a["W1"], b["W1"])
+
+
+def test_extended_head_epochs_equal_a_fresh_run(tmp_path):
+    """Two more head epochs added to a finished run give the run trained with
+    them from the start: the same dev curve, weights and selected state."""
+    ds = tiny_dataset()
+    train(ds, tiny_params(epochs=1, head_epochs=3), str(tmp_path / "fresh"),
+          device="runtime", progress=False, eval_split="dev")
+    train(ds, tiny_params(epochs=1, head_epochs=1), str(tmp_path / "short"),
+          device="runtime", progress=False, eval_split="dev")
+    before = (tmp_path / "short" / "metrics.json").read_text()
+    extended = extend_run(str(tmp_path / "short"), str(tmp_path / "long"), 3, dataset=ds,
+                          device="runtime", progress=False)
+    fresh = json.loads((tmp_path / "fresh" / "metrics.json").read_text())
+    assert extended["dev"] == fresh["dev"] and extended["best_epoch"] == fresh["best_epoch"]
+    assert extended["dev_final"] == fresh["dev_final"]
+    for name in ("weights.npz", "weights_last.npz"):
+        a, b = weights(tmp_path / "fresh", name), weights(tmp_path / "long", name)
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name}: {key}")
+    config = json.loads((tmp_path / "long" / "config.json").read_text())
+    assert config["params"]["head_epochs"] == 3
+    assert config["extended_from"]["head_epochs"] == 1
+    assert (tmp_path / "short" / "metrics.json").read_text() == before
+    with pytest.raises(RunError, match="already has 3 head epochs"):
+        extend_run(str(tmp_path / "long"), str(tmp_path / "again"), 3, dataset=ds,
+                   device="runtime")
+    with pytest.raises(RunError, match="not a finished run directory"):
+        extend_run(str(tmp_path / "nothing"), str(tmp_path / "x"), 4, dataset=ds)
