@@ -441,8 +441,8 @@ class Circuit:
                                ("R_inh", p.R_inh if hidden else 0.0),
                                ("rho_b", p.rho_b), ("theta_min", p.theta_min)):
                 values[getattr(group, var)] = value
-        values[pops["z1"].theta_g] = p.theta_g1
-        values[pops["z2"].theta_g] = p.theta_g2
+        values[objs["summaries"]["z1"].theta_g] = p.theta_g1
+        values[objs["summaries"]["z2"].theta_g] = p.theta_g2
         for proj in PROJECTIONS:
             s = syn[proj.name]
             values[s.w_max] = p.w_bound
@@ -551,8 +551,9 @@ class Circuit:
         # Layer summaries (goodness, spike count) as summed variables.
         summaries = {}
         for name in ("z1", "z2", "zy"):
-            summary = NeuronGroup(1, models.SUMMARY_EQS, dtype=state(models.SUMMARY_EQS),
-                                  dt=p.dt, name=f"{name}_summary")
+            hidden = name != "zy"
+            eqs = models.SUMMARY_EQS + (models.HIDDEN_SUMMARY_EQS if hidden else "")
+            summary = NeuronGroup(1, eqs, dtype=state(eqs), dt=p.dt, name=f"{name}_summary")
             link = Synapses(pops[name], summary, models.SUMMARY_SYNAPSE, dt=p.dt,
                             name=f"{name}_to_summary")
             link.connect()
@@ -561,12 +562,15 @@ class Circuit:
             extra += [link]
             extra.append(summary.run_regularly(models.SUMMARY_WINDOW_RESET, dt=window,
                                                when="start", name=f"{name}_summary_window"))
-            extra.append(summary.run_regularly(models.SUMMARY_ACCUMULATE,
-                                               when="after_resets", order=1,
+            accumulate = models.SUMMARY_ACCUMULATE
+            if hidden:
+                accumulate += "\n" + models.LAYER_PROBABILITY
+            extra.append(summary.run_regularly(accumulate, when="after_resets", order=1,
                                                name=f"{name}_summary_accumulate"))
             pops[name].n_spikes = linked_var(summary, "n_spikes")
-            if name != "zy":
+            if hidden:
                 pops[name].G = linked_var(summary, "G")
+                pops[name].p_positive = linked_var(summary, "p_positive")
             summaries[name] = summary
         objs["summaries"] = summaries
 

@@ -143,19 +143,21 @@ LIF_WINDOW_RESET = (
 #: ``theta <- max(theta + rho_b (n_spikes - 1), theta_min)``.
 THRESHOLD_ADAPTATION = "theta = clip(theta + rho_b * (n_spikes - 1), theta_min, inf)"
 
-#: Hidden layers (z1, z2) read back their layer's goodness and spike count.
+#: Hidden layers (z1, z2) read back their layer's goodness, spike count and
+#: probability of a positive window (:data:`LAYER_PROBABILITY`).
 HIDDEN_EXTRA_EQS = """
 G : 1 (linked)
 n_spikes : 1 (linked)
+p_positive : 1 (linked)
 d : 1
 n_decay : integer
-theta_g : 1 (shared, constant)
 """
 #: CSDP modulatory signal: derivative of the binary cross-entropy of
 #: ``p = sigmoid(G - theta_g)`` against the window's target ``y`` (1 for a
 #: positive, 0 for a negative window) with respect to the trace:
-#: ``d_j = 2 tr_j (p - y)``.
-CSDP_MODULATOR = "d = 2 * tr * (1 / (1 + exp(theta_g - G)) - y_target(t))"
+#: ``d_j = 2 tr_j (p - y)``. ``p`` is the layer's ``p_positive``, computed
+#: once per step in its summary cell.
+CSDP_MODULATOR = "d = 2 * tr * (p_positive - y_target(t))"
 #: Spikes that decay the incoming weights (for the lazy decay, see
 #: :data:`CSDP_SETTLE`): counted while CSDP is on, never reset within a chunk.
 DECAY_COUNT = "n_decay += int(s > 0.5 and csdp_on(t) > 0.5)"
@@ -203,6 +205,14 @@ n_spikes_post = s_pre : 1 (summed)
 """
 SUMMARY_ACCUMULATE = "G_window += G"
 SUMMARY_WINDOW_RESET = "G_window = 0"
+#: The summary of a hidden layer also holds the layer's goodness threshold
+#: and its probability of a positive window, ``p = sigmoid(G - theta_g)``:
+#: one ``exp`` per layer and step, read by every cell's modulator.
+HIDDEN_SUMMARY_EQS = """
+theta_g : 1 (shared, constant)
+p_positive : 1
+"""
+LAYER_PROBABILITY = "p_positive = 1 / (1 + exp(theta_g - G))"
 
 # --------------------------------------------------------------------------
 # Projections
