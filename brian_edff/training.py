@@ -10,6 +10,8 @@ Randomness: one seed fixes everything. The image order of epoch ``e`` comes
 from ``default_rng([seed, e])``; the wrong labels, hybrid partners and input
 phases of chunk ``c`` from ``default_rng([seed, e, c])``; so a run resumed at
 a chunk boundary continues exactly as an uninterrupted one.
+The head-only epochs come last, so :func:`extend_run` can add more of them
+to a finished run: the result is the run trained with them from the start.
 
 Run directory
 -------------
