@@ -138,9 +138,8 @@ def bench(name, devices, profile=False, state_dtypes=("float64",)):
     for label, device, threads, dtype in runs:
         if len(state_dtypes) > 1 or dtype != "float64":
             label = f"{label}, {dtype} state"
-        params = params.replace(state_dtype=dtype)
-        circuit = Circuit(params, n_input, n, device=device, threads=threads,
-                          profile=profile)
+        circuit = Circuit(params.replace(state_dtype=dtype), n_input, n, device=device,
+                          threads=threads, profile=profile)
         try:
             train = measure(circuit, train_plan, state, params, circuit.sizes, n_train)
             if profile:
@@ -208,8 +207,8 @@ def main():
                         help="only compare the speed choices on a chunk of N windows")
     parser.add_argument("--state-dtypes", nargs="+", default=["float64"],
                         choices=["float64", "float32"],
-                        help="precision of the cells' state (Params.state_dtype); "
-                             "each is measured on every device")
+                        help="precision of the cells' state (Params.state_dtype), each "
+                             "measured on brian_edff's device (cpp_standalone: float64)")
     parser.add_argument("--repeats", type=int, default=2,
                         help="ablation: runs of each variant (the best counts)")
     args = parser.parse_args()

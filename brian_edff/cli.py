@@ -185,8 +185,10 @@ def _cmd_extend(args) -> int:
 
     metrics = extend_run(args.run_dir, args.out, args.head_epochs, device=args.device,
                          progress=not args.no_progress, threads=args.threads)
+    split = "test" if "test" in metrics else "dev"
+    scores = metrics.get("test", metrics.get("dev_final", {}))
     print(f"{args.out}: best epoch {metrics['best_epoch']} of "
-          f"{metrics['epochs'] + metrics['head_epochs']}; test {_summary(metrics)}")
+          f"{metrics['epochs'] + metrics['head_epochs']}; {split} {_summary(scores)}")
     return 0
 
 

@@ -120,8 +120,10 @@ class Params:
         (``v``, ``I_exc``, ``d``, traces, ...) and of the adaptive step's
         per-synapse ``g2``. The author's code is float32 throughout; float64
         (every named set) is what the golden trajectories are held to.
-        float32 halves the memory traffic of the synaptic event loops
-        (docs/speed.md); the weights are float32 either way.
+        float32 halves the traffic of the propagation into ``I_exc``
+        (1.5x there) but not of the learning passes, which stream the
+        float32 weights either way: at reference size no measurable
+        speed-up on one thread (docs/speed.md).
     negatives : {"random", "confused", "hybrid"}
         Supervised negatives: a wrong label drawn uniformly; or drawn in
         proportion to how often the classifier mistook the image's class for

@@ -360,11 +360,12 @@ def extend_run(src_dir: str, out_dir: str, head_epochs: int, dataset: Dataset | 
     config = read_json(os.path.join(src_dir, "config.json"))
     metrics = read_json(os.path.join(src_dir, "metrics.json"))
     params = Params.from_dict(config["params"])
+    extended = params.replace(head_epochs=head_epochs).validate()
     if head_epochs <= params.head_epochs:
         raise RunError(f"head_epochs: the run in {src_dir} already has {params.head_epochs} "
                        f"head epochs; ask for more than that (got {head_epochs})")
     prepare_run_dir(out_dir, resume=False)
-    params = params.replace(head_epochs=int(head_epochs))
+    params = extended
     config.update(params=params.to_dict(), device=device, provenance=provenance(),
                   extended_from={"run_dir": os.path.abspath(src_dir),
                                  "head_epochs": metrics.get("head_epochs", 0),
@@ -380,8 +381,7 @@ def extend_run(src_dir: str, out_dir: str, head_epochs: int, dataset: Dataset | 
     return train(dataset, params, out_dir, mode=config["mode"], epochs=config["epochs"],
                  seed=config["seed"], plasticity=config["plasticity"], device=device,
                  progress=progress, resume=True, threads=threads,
-                 evaluate=split is not None, eval_split=split or "test",
-                 model=recorded_model(config))
+                 evaluate=split is not None, eval_split=split or "test")
 
 
 def _load_progress(out_dir, params, n_input):

@@ -7,7 +7,7 @@ import pytest
 from brian2 import ms, prefs
 
 from brian_edff.datasets import Dataset
-from brian_edff.params import Params
+from brian_edff.params import Params, ParamsError
 from brian_edff.training import RunError, epoch_params, extend_run, train
 
 N_INPUT = 12
@@ -166,5 +166,9 @@ def test_extended_head_epochs_equal_a_fresh_run(tmp_path):
     with pytest.raises(RunError, match="already has 3 head epochs"):
         extend_run(str(tmp_path / "long"), str(tmp_path / "again"), 3, dataset=ds,
                    device="runtime")
+    with pytest.raises(ParamsError, match="head_epochs"):
+        extend_run(str(tmp_path / "long"), str(tmp_path / "half"), 4.5, dataset=ds,
+                   device="runtime")
+    assert not (tmp_path / "half").exists()
     with pytest.raises(RunError, match="not a finished run directory"):
         extend_run(str(tmp_path / "nothing"), str(tmp_path / "x"), 4, dataset=ds)
