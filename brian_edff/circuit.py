@@ -40,6 +40,7 @@ from brian2 import (
     Synapses,
     TimedArray,
     linked_var,
+    ms,
 )
 from brian2.equations.equations import FLOAT, SUBEXPRESSION
 
@@ -58,6 +59,9 @@ __all__ = ["Circuit", "ChunkResult", "PROJECTIONS", "Projection", "init_weights"
            "upgrade_synapse_state", "check_model", "float_state_dtypes"]
 
 DEVICES = ("runtime", *COMPILED_DEVICES)
+#: What circuit.py compiles beyond the models and the shape (part of
+#: :meth:`Circuit.build_key`): changed when the construction changes.
+BUILD_LAYOUT = "scalar zero delays"
 
 
 @dataclass(frozen=True)
@@ -393,7 +397,7 @@ class Circuit:
             # Appended only when set, so that float64 builds keep their cache.
             shape += (p.state_dtype,)
         templates = templates_digest() if self.device == "standalone" else ""
-        parts = [brian2.__version__, templates, repr(shape), self.model.digest(),
+        parts = [brian2.__version__, templates, repr(shape), BUILD_LAYOUT, self.model.digest(),
                  repr(sorted(self.extra_namespace.items()))]
         parts += [f"{k}={getattr(models, k)!r}" for k in sorted(dir(models))
                   if k.isupper()]
@@ -655,8 +659,12 @@ class Circuit:
             model += models.RMS_WEIGHT_EQS
         on_event["learn"] = {"csdp": "csdp_event", "classifier": "head_event",
                              "recon": "recon_event"}[proj.rule]
+        # Every pathway acts on the step of its event: a scalar zero delay,
+        # so that no per-synapse delay array is stored, initialised and
+        # written out with every chunk's results.
+        delays = {pathway: 0 * ms for pathway in (*on_pre, *(["post"] if on_post else []))}
         syn = Synapses(pre, post, model, on_pre=on_pre, on_post=on_post, on_event=on_event,
-                       namespace=ns, dt=self.params.dt, name=proj.name,
+                       delay=delays, namespace=ns, dt=self.params.dt, name=proj.name,
                        dtype={**self._state_dtypes(model),
                               "w": np.dtype(self.weight_dtype)})
         # Generated in C++ by the standalone build (no index files to load),

@@ -125,6 +125,23 @@ public:
     {
         Nsource = n_source;
         Ntarget = n_target;
+        // brian_edff: direct delivery where no synapse has a delay; such a
+        // pathway never uses its spike queue, so the queue is not prepared
+        // (that would copy every synapse index into per-source lists).
+        direct = true;
+        for (int _i = 0; _i < n_delays; _i++)
+            if (real_delays[_i] != 0)
+            {
+                direct = false;
+                break;
+            }
+        split_by_target = false;
+        dense_rows = false;
+        if (direct)
+        {
+            make_rows(sources, n_synapses);
+            return;
+        }
     	{{ openmp_pragma('parallel') }}
     	{
             int length;
@@ -143,18 +160,6 @@ public:
     		else  // no synapses
     		    queue[{{ openmp_pragma('get_thread_num') }}]->prepare((scalar *)NULL, 0, &sources[padding], length, _dt);
     	}
-        // brian_edff: direct delivery where no synapse has a delay
-        direct = true;
-        for (int _i = 0; _i < n_delays; _i++)
-            if (real_delays[_i] != 0)
-            {
-                direct = false;
-                break;
-            }
-        split_by_target = false;
-        dense_rows = false;
-        if (direct)
-            make_rows(sources, n_synapses);
     }
 
 	// Rows of synapses by source neuron, in synapse order (a stable counting sort).
