@@ -12,8 +12,10 @@ in one invocation, side by side, on
 and a few windows on Brian2's runtime device (NumPy code generation, no
 compile step) for a ratio. The ceiling is ``event_loop.c``, a bare C loop over
 contiguous float32 weight rows, compiled and run here; every events/s figure
-is also printed as a percentage of it. All devices compute the same spikes
-and weights (``tests/test_device.py``).
+is also printed as a percentage of it. Beside the wall time per image, the
+CPU time of the compiled binary (user + system, all its threads) per image:
+on a machine busy with other jobs it moves much less than the wall time.
+All devices compute the same spikes and weights (``tests/test_device.py``).
 
 Run (plus the first compilation of each network shape and device)::
 
@@ -37,6 +39,7 @@ counted as their expectation.
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -72,13 +75,24 @@ def synaptic_events(plan, result, params, sizes) -> float:
     return float(sum((spikes[proj.pre] * sizes[proj.post]).sum() for proj in PROJECTIONS))
 
 
+def children_cpu_s() -> float:
+    """User + system CPU seconds of this process's finished child processes."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(circuit, plan, state, params, sizes, images):
-    start = time.perf_counter()
+    """Wall and CPU time of one chunk (the compiled binary is a child process,
+    so its CPU time is the children's; on a busy machine it moves far less
+    than the wall time)."""
+    start, cpu_start = time.perf_counter(), children_cpu_s()
     result = circuit.run(plan, state.weights, state.theta_base)
     seconds = time.perf_counter() - start
+    cpu = children_cpu_s() - cpu_start
     events = synaptic_events(plan, result, params, sizes)
     return {"s": seconds, "windows_per_s": plan.n_windows / seconds,
             "ms_per_image": 1000 * seconds / images, "events_per_s": events / seconds,
+            "cpu_ms_per_image": 1000 * cpu / images,
             "overhead_s": circuit.last_overhead_s}
 
 
@@ -221,9 +235,10 @@ def main():
                          device=device, threads=threads)
         return
     header = ("| params | sizes | T | device | ms/train image | ms/test image | "
+              "CPU ms/train image | CPU ms/test image | "
               "M events/s | % of ceiling | train speed-up | test speed-up | "
               "chunk overhead % | 60k-image epoch, min | build s |")
-    lines = [header, "|" + "---|" * 13]
+    lines = [header, "|" + "---|" * 15]
     runtime = []
     for name in args.params:
         params, train_plan, rows = bench(name, devices, profile=args.profile,
@@ -238,6 +253,7 @@ def main():
             lines.append(
                 f"| {name} | {params.n_hidden1}/{params.n_hidden2} | {params.T} | "
                 f"{row['label']} | {train['ms_per_image']:.1f} | {test['ms_per_image']:.2f} | "
+                f"{train['cpu_ms_per_image']:.1f} | {test['cpu_ms_per_image']:.2f} | "
                 f"{events / 1e6:.0f} | {100 * events / ceiling:.1f} | "
                 f"{base['train']['s'] / train['s']:.2f}x | "
                 f"{base['test']['s'] / test['s']:.2f}x | "
