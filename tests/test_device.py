@@ -174,8 +174,12 @@ def test_generic_network_equals_cpp_standalone(tmp_path):
     outputs = {}
     for device, threads in (("cpp_standalone", 0), ("edff_standalone", 2)):
         out = tmp_path / f"{device}.npz"
+        # A split threshold of 40 synapses: some steps' rows are split over the
+        # threads, others run on one (device.MIN_PARALLEL_SYNAPSES).
+        env = {**os.environ, "BRIAN_EDFF_MIN_PARALLEL_SYNAPSES": "40"}
         subprocess.run([sys.executable, GENERIC_NETWORK, device, str(threads),
-                        str(tmp_path / device), str(out)], check=True, capture_output=True)
+                        str(tmp_path / device), str(out)], check=True, capture_output=True,
+                       env=env)
         with np.load(out) as data:
             outputs[device] = {k: data[k] for k in data.files}
     plain, ours = outputs["cpp_standalone"], outputs["edff_standalone"]
@@ -237,3 +241,17 @@ def test_default_threads_follow_the_free_cores(monkeypatch, cores, load, expecte
         assert device.default_synapse_threads() == expected  # decided once per process
     finally:
         device.default_synapse_threads.cache_clear()
+
+
+def test_split_threshold_from_the_environment(monkeypatch):
+    """The split threshold: default, override, and a one-line error for bad values."""
+    from brian_edff.device import MIN_PARALLEL_SYNAPSES, min_parallel_synapses
+
+    monkeypatch.delenv("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", raising=False)
+    assert min_parallel_synapses() == MIN_PARALLEL_SYNAPSES
+    monkeypatch.setenv("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", "0")
+    assert min_parallel_synapses() == 0
+    for bad in ("many", "-1", "1.5"):
+        monkeypatch.setenv("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", bad)
+        with pytest.raises(ValueError, match="BRIAN_EDFF_MIN_PARALLEL_SYNAPSES"):
+            min_parallel_synapses()

@@ -161,7 +161,8 @@ for (int _event = 0; _event < _n_events; _event++)
         const int32_t * const _events = _pathway.events;
         const int _n_events = _pathway.n_events;
         {% if _split %}
-        if (_pathway.split_by_target && _n_events > 0)
+        if (_pathway.split_by_target && _n_events > 0{% if edff_min_parallel > 0 %}
+            && _pathway.event_synapses() >= {{edff_min_parallel}}{% endif %})
         {
             #pragma omp parallel num_threads({{edff_threads}})
             {

@@ -115,6 +115,18 @@ public:
 		n_events = (int)(last - first);
 	}
 
+	// Synapses in the rows of this step's events (where to split them).
+	size_t event_synapses() const
+	{
+		size_t n = 0;
+		for (int _event = 0; _event < n_events; _event++)
+		{
+			const size_t _row = events[_event] - spikes_start;
+			n += row_start[_row + 1] - row_start[_row];
+		}
+		return n;
+	}
+
 	size_t synapse_at(size_t position) const
 	{
 		return contiguous ? position : (size_t)row_synapses[position];
