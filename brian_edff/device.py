@@ -350,15 +350,10 @@ MIN_PARALLEL_SYNAPSES = 16384
 def min_parallel_synapses() -> int:
     """The split threshold in use (:data:`MIN_PARALLEL_SYNAPSES` or the environment's)."""
     value = os.environ.get("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", str(MIN_PARALLEL_SYNAPSES))
-    try:
-        threshold = int(value)
-    except ValueError:
-        raise ValueError("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES: must be an integer >= 0, "
-                         f"got {value!r}") from None
-    if threshold < 0:
+    if not value.strip().isdigit():
         raise ValueError("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES: must be an integer >= 0, "
                          f"got {value!r}")
-    return threshold
+    return int(value)
 
 
 def templates_digest() -> str:
