@@ -59,6 +59,10 @@ __all__ = ["Circuit", "ChunkResult", "PROJECTIONS", "Projection", "init_weights"
            "upgrade_synapse_state", "check_model", "float_state_dtypes"]
 
 DEVICES = ("runtime", *COMPILED_DEVICES)
+
+#: Name of the stored state a runtime circuit restores at the start of a chunk.
+RUNTIME_START = "chunk_start"
+
 #: What circuit.py compiles beyond the models and the shape (part of
 #: :meth:`Circuit.build_key`): changed when the construction changes.
 BUILD_LAYOUT = "scalar zero delays"
@@ -134,11 +138,17 @@ def init_weights(params: Params, n_input: int, rng: np.random.Generator) -> dict
     return weights
 
 
+#: Digests of the models that :func:`check_model` built and ran in this process.
+_CHECKED_MODELS = set()
+
+
 def check_model(model) -> models.Model:
     """Build and run a tiny circuit with ``model`` (NumPy runtime, one window).
 
     Catches what a model file can get wrong before anything is written: a
-    malformed equation, an undefined constant, a unit mismatch.
+    malformed equation, an undefined constant, a unit mismatch. A model whose
+    content (:meth:`~brian_edff.models.Model.digest`) already passed in this
+    process is not run again.
 
     Raises
     ------
@@ -153,6 +163,8 @@ def check_model(model) -> models.Model:
             except Exception as err:  # noqa: BLE001
                 raise models.ModelError(f"model {model.name}: eqs: cannot parse "
                                         f"{line.strip()!r} ({_root_message(err)})") from None
+    if model.digest() in _CHECKED_MODELS:
+        return model
     params = Params(n_hidden1=3, n_hidden2=2, n_labels=2, T=4, chunk_windows=1)
     previous = brian2.prefs.codegen.target
     brian2.prefs.codegen.target = "numpy"
@@ -171,6 +183,7 @@ def check_model(model) -> models.Model:
         raise models.ModelError(f"model {model.name}: {_root_message(err)}") from None
     finally:
         brian2.prefs.codegen.target = previous
+    _CHECKED_MODELS.add(model.digest())
     return model
 
 
@@ -373,6 +386,7 @@ class Circuit:
         self.last_overhead_s = 0.0
         self._built = None
         self._build = None
+        self._runtime_objs = None
         if device in COMPILED_DEVICES:
             self.build_dir = build_dir or os.path.join(default_cache_dir(), self.build_key())
             self._build = StandaloneBuild(device, self.build_dir, self.threads,
@@ -759,6 +773,7 @@ class Circuit:
         if self._build is not None and self._built is not None:
             self._build.close()
             self._built = None
+        self._runtime_objs = None
 
     # -- running ---------------------------------------------------------------
     def run(self, plan, weights: dict, theta_base: dict, report=None,
@@ -795,7 +810,7 @@ class Circuit:
             # Every chunk starts the generator afresh, as a compiled run does;
             # the plan's per-window phases make the draws differ between chunks.
             brian2.seed(self.seed)
-            objs = self.build_network(plan)
+            objs = self._runtime_network(plan)
             self.apply_constants(objs)
             for proj in PROJECTIONS:
                 objs["synapses"][proj.name].w = self.dense_to_vector(proj, weights[proj.name])
@@ -828,6 +843,26 @@ class Circuit:
         #: Seconds of the last run spent outside the simulation itself.
         self.last_overhead_s = time.perf_counter() - start - simulate_s
         return result
+
+    def _runtime_network(self, plan):
+        """The runtime device's network for ``plan``, built once per circuit.
+
+        The first chunk builds it and stores its state at time 0
+        (``Network.store``); later chunks restore that state (time, cells,
+        monitors emptied) and write the plan into the TimedArrays' value
+        arrays in place, so Brian2 does not create every object again.
+        Weights, learning state and constants are set by the caller.
+        """
+        if self._runtime_objs is None:
+            objs = self.build_network(plan)
+            objs["net"].store(RUNTIME_START)
+            self._runtime_objs = objs
+            return objs
+        objs = self._runtime_objs
+        objs["net"].restore(RUNTIME_START)
+        for name, values in plan.timed_array_values().items():
+            objs["funcs"][name].values[...] = values
+        return objs
 
     def _learning_state(self, synapse_state: dict | None):
         """Per-synapse vectors and per-cell arrays to load, keyed (object name, variable)."""

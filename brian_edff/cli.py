@@ -227,6 +227,15 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt
 
 
+def _check_environment() -> None:
+    """The device's environment settings, read now so that a bad value stops
+    the command before anything is written (ValueError, one line)."""
+    from .device import default_synapse_threads, min_parallel_synapses
+
+    default_synapse_threads()
+    min_parallel_synapses()
+
+
 def main(argv=None) -> int:
     """Entry point; returns the exit status."""
     from .sweep import GridError
@@ -234,6 +243,11 @@ def main(argv=None) -> int:
 
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    try:
+        _check_environment()
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     try:
         if args.command == "train":
             return _cmd_train(args)

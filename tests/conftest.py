@@ -7,3 +7,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 # so that the small test circuits run the split paths of the device
 # (brian_edff.device.MIN_PARALLEL_SYNAPSES; subprocesses inherit it).
 os.environ.setdefault("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", "0")
+
+# One thread for the synaptic event loops wherever a test does not choose:
+# the default otherwise follows the machine's load, which changes during the
+# suite, and the thread count is part of a build, so processes started at
+# different times would compile the same circuit twice. Tests of two threads
+# pass threads=2 (brian_edff.device.default_synapse_threads).
+os.environ.setdefault("BRIAN_EDFF_THREADS", "1")

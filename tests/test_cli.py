@@ -124,6 +124,22 @@ def test_errors_are_one_line(tmp_path, capsys, args, message):
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("variable, value", [("BRIAN_EDFF_THREADS", "two"),
+                                             ("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", "-5")])
+def test_bad_environment_is_one_line(tmp_path, capsys, monkeypatch, variable, value):
+    from brian_edff import device
+
+    monkeypatch.setenv(variable, value)
+    device.default_synapse_threads.cache_clear()
+    try:
+        code = main(["train", "--dataset", "digits", "--out", str(tmp_path / "r")])
+    finally:
+        device.default_synapse_threads.cache_clear()
+    err = capsys.readouterr().err
+    assert code == 2 and f"{variable}: must be an integer" in err and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
+
+
 def test_unwritable_output(tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a directory")

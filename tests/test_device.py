@@ -232,6 +232,7 @@ def test_default_threads_follow_the_free_cores(monkeypatch, cores, load, expecte
     makes the per-step barriers wait for descheduled threads)."""
     from brian_edff import device
 
+    monkeypatch.delenv("BRIAN_EDFF_THREADS", raising=False)
     monkeypatch.setattr(device.os, "cpu_count", lambda: cores)
     monkeypatch.setattr(device.os, "getloadavg", lambda: (load, load, load))
     device.default_synapse_threads.cache_clear()
@@ -239,6 +240,24 @@ def test_default_threads_follow_the_free_cores(monkeypatch, cores, load, expecte
         assert device.default_synapse_threads() == expected
         monkeypatch.setattr(device.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
         assert device.default_synapse_threads() == expected  # decided once per process
+    finally:
+        device.default_synapse_threads.cache_clear()
+
+
+def test_default_threads_from_the_environment(monkeypatch):
+    """BRIAN_EDFF_THREADS fixes the default; a bad value is a one-line error."""
+    from brian_edff import device
+
+    try:
+        for value, expected in (("3", 3), (" 1 ", 1)):
+            monkeypatch.setenv("BRIAN_EDFF_THREADS", value)
+            device.default_synapse_threads.cache_clear()
+            assert device.default_synapse_threads() == expected
+        for value in ("0", "two", "-1"):
+            monkeypatch.setenv("BRIAN_EDFF_THREADS", value)
+            device.default_synapse_threads.cache_clear()
+            with pytest.raises(ValueError, match="BRIAN_EDFF_THREADS: must be an integer"):
+                device.default_synapse_threads()
     finally:
         device.default_synapse_threads.cache_clear()
 

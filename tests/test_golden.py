@@ -8,18 +8,18 @@ windows, rows 2-3 negative windows. The author runs the four rows as one
 batch with Adam; we run each row as its own window, inject the recorded
 weights before every step and compare states (and raw updates) row by row.
 
-The same comparisons run twice: on Brian2's runtime device (one ``run`` per
-step, states read in between) and on brian_edff's compiled device (all rows
-in one build, weights injected between runs, states recorded by monitors at
-the end of every step; two threads for the synaptic event loops; marked slow,
-run with ``pytest -m slow``).
+The same comparisons run twice: on Brian2's runtime device (weights injected
+and states read by network operations around every step) and on brian_edff's
+compiled device (all rows in one build, weights injected between runs, states
+recorded by monitors at the end of every step; two threads for the synaptic
+event loops; marked slow, run with ``pytest -m slow``).
 """
 
 import os
 
 import numpy as np
 import pytest
-from brian2 import StateMonitor, ms, prefs
+from brian2 import NetworkOperation, StateMonitor, ms, prefs
 
 from brian_edff.circuit import PROJECTIONS, Circuit
 from brian_edff.params import Params
@@ -87,15 +87,20 @@ def run_row(golden, row, params):
                                   "G1", "G2", "d1", "d2", "zy_v", "zy_thr", "tr3", "ey",
                                   "zR_v", "zR_s", "tr0", "eR")}
     record["dW"] = {name: [] for name in syn}
-    for step in range(1, 13):
+    injected = {}
+
+    def inject(t):
         # Spikes of this step reach the next one through the weights as they
         # stand after this step's update: inject those (plasticity measured on top).
         # zR integrates z1's spikes of the same step, through R1 as it stood
         # after the previous step.
+        step = int(round(float(t / params.dt))) + 1
         before = weights_at(golden, step + 1) | {"R1": weights_at(golden, step)["R1"]}
         for proj in syn:
             syn[proj].w = circuit.dense_to_vector(_proj(proj), before[proj])
-        objs["net"].run(params.dt)
+        injected.update(before)
+
+    def read_states():
         circuit.settle_weights(objs)
         z1, z2, zy, zR = pops["z1"], pops["z2"], pops["zy"], pops["zR"]
         record["z1_v"].append(z1.v[:].copy())
@@ -120,7 +125,13 @@ def run_row(golden, row, params):
         for proj in syn:
             after = circuit.vector_to_dense(_proj(proj), np.asarray(syn[proj].w[:]),
                                            dtype=float)
-            record["dW"][proj].append(after - before[proj])
+            record["dW"][proj].append(after - injected[proj])
+
+    # One run of 12 steps (Brian2 generates the code once), weights injected
+    # before and states read after every step by network operations.
+    objs["net"].add(NetworkOperation(inject, dt=params.dt, when="start", order=-1000),
+                    NetworkOperation(read_states, dt=params.dt, when="end", order=1000))
+    objs["net"].run(12 * params.dt)
     counts = pops["zy"].count[:].copy()
     recon = pops["zR"].tr_sum[:].copy() / (params.T + 1)
     return {k: (np.array(v) if k != "dW" else {p: np.array(x) for p, x in v.items()})
