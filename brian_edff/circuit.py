@@ -163,7 +163,8 @@ def check_model(model) -> models.Model:
             except Exception as err:  # noqa: BLE001
                 raise models.ModelError(f"model {model.name}: eqs: cannot parse "
                                         f"{line.strip()!r} ({_root_message(err)})") from None
-    if model.digest() in _CHECKED_MODELS:
+    digest = model.digest()
+    if digest in _CHECKED_MODELS:
         return model
     params = Params(n_hidden1=3, n_hidden2=2, n_labels=2, T=4, chunk_windows=1)
     previous = brian2.prefs.codegen.target
@@ -183,7 +184,7 @@ def check_model(model) -> models.Model:
         raise models.ModelError(f"model {model.name}: {_root_message(err)}") from None
     finally:
         brian2.prefs.codegen.target = previous
-    _CHECKED_MODELS.add(model.digest())
+    _CHECKED_MODELS.add(digest)
     return model
 
 

@@ -157,10 +157,8 @@ class EdffStandaloneDevice(CPPStandaloneDevice):
         path = os.path.join(writer.project_dir, "makefile")
         if compiler == "msvc" or not os.path.exists(path):
             return
-        with open(path) as handle:
-            makefile = handle.read()
-        if "objects.h.gch" not in makefile:
-            writer.write("makefile", makefile + PRECOMPILED_HEADER_RULES)
+        with open(path) as handle:  # just rendered from Brian2's template
+            writer.write("makefile", handle.read() + PRECOMPILED_HEADER_RULES)
 
     def compile_source(self, directory, compiler, debug, clean):
         """Compile as Brian2 does, then delete the precompiled header (tens
@@ -216,11 +214,9 @@ def default_synapse_threads() -> int:
     in a job script (the test suite sets 1, so that every process of a test
     shares one build per shape).
     """
-    value = os.environ.get("BRIAN_EDFF_THREADS", "").strip()
-    if value:
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"BRIAN_EDFF_THREADS: must be an integer >= 1, got {value!r}")
-        return int(value)
+    chosen = environment_int("BRIAN_EDFF_THREADS", minimum=1)
+    if chosen is not None:
+        return chosen
     cores = os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
@@ -397,13 +393,22 @@ class StandaloneBuild:
 MIN_PARALLEL_SYNAPSES = 16384
 
 
+def environment_int(name: str, minimum: int) -> int | None:
+    """The integer in environment variable ``name``, or None where it is unset
+    or empty; ValueError (one line naming it) for anything but an integer >=
+    ``minimum``."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < minimum:
+        raise ValueError(f"{name}: must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
 def min_parallel_synapses() -> int:
     """The split threshold in use (:data:`MIN_PARALLEL_SYNAPSES` or the environment's)."""
-    value = os.environ.get("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", str(MIN_PARALLEL_SYNAPSES))
-    if not value.strip().isdigit():
-        raise ValueError("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES: must be an integer >= 0, "
-                         f"got {value!r}")
-    return int(value)
+    chosen = environment_int("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", minimum=0)
+    return MIN_PARALLEL_SYNAPSES if chosen is None else chosen
 
 
 def templates_digest() -> str:
