@@ -230,11 +230,24 @@ def state_variables(params: Params, proj: Projection) -> tuple:
 CSDP_PRE_POPULATIONS = tuple(dict.fromkeys(p.pre for p in PROJECTIONS if p.rule == "csdp"))
 
 
+#: Populations with homeostatic threshold offsets when ``rho_h > 0``.
+HOMEOSTATIC_POPULATIONS = ("z1", "z2")
+
+
+def homeostasis_on(params: Params) -> bool:
+    """Whether the hidden layers carry homeostatic thresholds (``rho_h > 0``)."""
+    return params.rho_h > 0
+
+
 def neuron_state_variables(params: Params, population: str) -> tuple:
-    """Per-cell learning variables of ``population`` (none for a plain step)."""
+    """Per-cell learning variables of ``population``: the adaptive step's
+    per-row state and the homeostatic threshold offsets (none by default)."""
+    names = ()
     if params.csdp_step == "rmsprop" and population in CSDP_PRE_POPULATIONS:
-        return models.RMS_NEURON_STATE_VARIABLES
-    return ()
+        names += models.RMS_NEURON_STATE_VARIABLES
+    if homeostasis_on(params) and population in HOMEOSTATIC_POPULATIONS:
+        names += models.HOMEOSTASIS_STATE_VARIABLES
+    return names
 
 
 def initial_synapse_state(params: Params, n_input: int) -> dict:
@@ -411,6 +424,8 @@ class Circuit:
         if p.state_dtype != "float64":
             # Appended only when set, so that float64 builds keep their cache.
             shape += (p.state_dtype,)
+        if homeostasis_on(p):
+            shape += ("homeostasis",)
         templates = templates_digest() if self.device == "standalone" else ""
         parts = [brian2.__version__, templates, repr(shape), BUILD_LAYOUT, self.model.digest(),
                  repr(sorted(self.extra_namespace.items()))]
@@ -475,9 +490,12 @@ class Circuit:
                     values[s.eps_rms] = p.eps_rms
             else:
                 values[s.eta], values[s.gain] = p.eta_head, p.head_gain
-        for name in CSDP_PRE_POPULATIONS:
-            if self.neuron_state_variables(name):
+        if p.csdp_step == "rmsprop":
+            for name in CSDP_PRE_POPULATIONS:
                 values[pops[name].tau_rms] = p.tau_rms
+        if homeostasis_on(p):
+            for name in HOMEOSTATIC_POPULATIONS:
+                values[pops[name].rho_h] = p.rho_h
         return values
 
     def _timed_arrays(self, plan=None):
@@ -524,10 +542,18 @@ class Circuit:
                          "csdp_spike": models.CSDP_SPIKE_EVENT,
                          "recon_event": models.RECON_EVENT}
         layers, model = {}, self.model
+        homeostasis = homeostasis_on(p)
+        hidden_eqs = model.eqs + models.HIDDEN_EXTRA_EQS + rms
+        hidden_window_reset = model.window_reset
+        hidden_step = [models.CSDP_MODULATOR, models.THRESHOLD_ADAPTATION,
+                       models.DECAY_COUNT]
+        if homeostasis:
+            hidden_eqs += models.HOMEOSTASIS_EQS
+            hidden_window_reset += "\n" + models.HOMEOSTASIS_WINDOW_START
+            hidden_step.append(models.HOMEOSTASIS)
         for name in ("z1", "z2"):
             layers[name] = NeuronGroup(
-                sizes[name], model.eqs + models.HIDDEN_EXTRA_EQS + rms,
-                dtype=state(model.eqs + models.HIDDEN_EXTRA_EQS + rms),
+                sizes[name], hidden_eqs, dtype=state(hidden_eqs),
                 threshold=model.threshold, reset=model.reset,
                 refractory=model.refractory or False,
                 events=dict(hidden_events), method=model.method, dt=p.dt, name=name,
@@ -561,7 +587,7 @@ class Circuit:
         for group in (layers["z1"], layers["z2"], zy):
             hidden = group is not zy
             extra.append(group.run_regularly(
-                model.window_reset if hidden else models.LIF_WINDOW_RESET, dt=window,
+                hidden_window_reset if hidden else models.LIF_WINDOW_RESET, dt=window,
                 when="start", name=f"{group.name}_window"))
             extra.append(group.run_regularly(
                 model.bookkeeping if hidden else models.LIF_BOOKKEEPING,
@@ -596,9 +622,8 @@ class Circuit:
         # Per-step signals after the spikes of the step are known.
         for name in ("z1", "z2"):
             extra.append(layers[name].run_regularly(
-                "\n".join([models.CSDP_MODULATOR, models.THRESHOLD_ADAPTATION,
-                           models.DECAY_COUNT]),
-                when="after_resets", order=2, name=f"{name}_modulator"))
+                "\n".join(hidden_step), when="after_resets", order=2,
+                name=f"{name}_modulator"))
         extra.append(zy.run_regularly(
             models.CLASSIFIER_ERROR + "\n" + models.THRESHOLD_ADAPTATION,
             when="after_resets", order=2, name="zy_error"))
@@ -725,8 +750,8 @@ class Circuit:
         Runs after each chunk (compiled into standalone builds).
         """
         self.settle_weights(objs)
-        for name in CSDP_PRE_POPULATIONS:
-            if self.neuron_state_variables(name):
+        if self.params.csdp_step == "rmsprop":
+            for name in CSDP_PRE_POPULATIONS:
                 objs["pops"][name].t_csdp = models.RMS_SHIFT_CLOCK.split("=", 1)[1]
 
     def settle_weights(self, objs) -> None:

@@ -143,6 +143,30 @@ LIF_WINDOW_RESET = (
 #: ``theta <- max(theta + rho_b (n_spikes - 1), theta_min)``.
 THRESHOLD_ADAPTATION = "theta = clip(theta + rho_b * (n_spikes - 1), theta_min, inf)"
 
+#: Per-neuron homeostatic thresholds beside the layer-wide one
+#: (``rho_h > 0`` in :class:`brian_edff.params.Params`; off in every named
+#: set). Each hidden cell keeps an offset ``h`` of its threshold that,
+#: unlike ``theta``, persists across windows: while CSDP is on it rises by
+#: ``rho_h`` for each of the cell's spikes and falls by ``rho_h`` times the
+#: layer's mean spike count per cell, ``h <- h + rho_h (s_j - n_spikes / N)``,
+#: so cells that fire more than their share become harder to excite and
+#: silent ones easier, while the layer's mean offset stays zero (the
+#: layer-wide rule keeps setting the overall rate). Every window starts
+#: from ``theta = max(theta_base + h, theta_min)``. Intrinsic plasticity
+#: in the sense of G. G. Turrigiano & S. B. Nelson, "Homeostatic plasticity
+#: in the developing nervous system", Nat. Rev. Neurosci. 5:97 (2004); the
+#: adaptive thresholds of P. U. Diehl & M. Cook, Front. Comput. Neurosci.
+#: 9:99 (2015). A frozen control (CSDP off) keeps ``h = 0``.
+HOMEOSTASIS_EQS = """
+h : 1
+rho_h : 1 (shared, constant)
+"""
+HOMEOSTASIS = "h += rho_h * (s - n_spikes / N) * csdp_on(t)"
+#: Appended to the hidden layers' window reset (after ``theta = theta_base``).
+HOMEOSTASIS_WINDOW_START = "theta = clip(theta + h, theta_min, inf)"
+#: Per-cell variables of the homeostatic thresholds, carried from chunk to chunk.
+HOMEOSTASIS_STATE_VARIABLES = ("h",)
+
 #: Hidden layers (z1, z2) read back their layer's goodness, spike count and
 #: probability of a positive window (:data:`LAYER_PROBABILITY`).
 HIDDEN_EXTRA_EQS = """

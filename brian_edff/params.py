@@ -65,6 +65,12 @@ class Params:
         and floor of the adaptive threshold.
     rho_b : float
         Threshold adaptation rate (per spike above one per step).
+    rho_h : float
+        Rate of the hidden cells' homeostatic threshold offsets (per spike,
+        :data:`brian_edff.models.HOMEOSTASIS`): cells firing more than their
+        layer's mean become harder to excite, across windows, while CSDP is
+        on. 0 (every named set) switches them off and builds the circuit
+        without them.
     R_m, R_inh : float
         Gains of excitatory and lateral inhibitory currents.
     theta_g1, theta_g2 : float
@@ -145,6 +151,7 @@ class Params:
     theta_jitter: float = 0.025
     theta_min: float = 0.025
     rho_b: float = 0.001
+    rho_h: float = 0.0
     R_m: float = 0.1
     R_inh: float = 0.01
     theta_g1: float = 10.0
@@ -212,7 +219,7 @@ class Params:
         for name in ("theta0", "theta_min", "R_m", "R_inh", "head_gain", "w_bound",
                      "eps_rms", "eta_decay", "eta_head_decay", "w_init"):
             _finite(name, getattr(self, name), positive=True)
-        for name in ("theta_jitter", "rho_b", "eta", "w_decay", "eta_head", "theta_g1",
+        for name in ("theta_jitter", "rho_b", "rho_h", "eta", "w_decay", "eta_head", "theta_g1",
                      "theta_g2"):
             _finite(name, getattr(self, name), positive=False)
             if name not in ("theta_g1", "theta_g2") and getattr(self, name) < 0:

@@ -55,10 +55,11 @@ from brian_edff.sweep import (
     run_points,
 )
 
-#: Parameters that only change how the hidden (CSDP) synapses learn: a frozen
-#: control is the same with or without them, so levers share its runs.
+#: Parameters that only change how the hidden (CSDP) synapses learn, or (the
+#: homeostatic thresholds' ``rho_h``) state that only moves while CSDP is on:
+#: a frozen control is the same with or without them, so levers share its runs.
 CSDP_ONLY = {"eta", "eta_decay", "w_decay", "csdp_step", "tau_rms", "eps_rms", "negatives",
-             "theta_g1", "theta_g2", "lateral_sign"}
+             "theta_g1", "theta_g2", "lateral_sign", "rho_h"}
 
 #: Columns of the lever table: (row key, split, label, higher is better).
 GAPS = (("classifier_accuracy", "test", "classifier", True),

@@ -32,12 +32,17 @@ class ReferenceCircuit:
         # their weights, time of the last event.
         self.rms = {k: {"g2": np.zeros_like(self.W[k]), "norm": np.zeros_like(self.W[k]),
                         "t_last": np.zeros_like(self.W[k])} for k in CSDP_PROJECTIONS}
+        # Per-cell homeostatic threshold offsets, kept across windows.
+        self.h = {k: np.zeros(len(self.theta_base[k])) for k in ("z1", "z2")}
 
     def start_window(self):
         n = {k: len(v) for k, v in self.theta_base.items()}
         self.v = {k: np.zeros(n[k]) for k in n}
         self.tr = {k: np.zeros(n[k]) for k in n}
         self.theta = {k: v.copy() for k, v in self.theta_base.items()}
+        if self.p.rho_h > 0:
+            for k, h in self.h.items():
+                self.theta[k] = np.maximum(self.theta[k] + h, self.p.theta_min)
         self.prev = {k: np.zeros(n[k]) for k in ("z1", "z2", "zy")}
         self.prev["z0"] = np.zeros(len(self.W["W1"]))
         self.prev["zc"] = np.zeros(len(self.W["Y1"]))
@@ -81,6 +86,8 @@ class ReferenceCircuit:
         d = {"z1": 2 * self.tr["z1"] * (sigmoid(G["z1"] - p.theta_g1) - y),
              "z2": 2 * self.tr["z2"] * (sigmoid(G["z2"] - p.theta_g2) - y)}
         if csdp_on:
+            for k in ("z1", "z2"):
+                self.h[k] += p.rho_h * (spikes[k] - spikes[k].mean())
             for name, (pre, post) in CSDP_PROJECTIONS.items():
                 lateral = name in LATERAL
                 gain = p.R_inh if lateral else p.R_m

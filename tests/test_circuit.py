@@ -75,15 +75,17 @@ TOLERANCE = {"float32": {"state": 1e-6, "weight": 1e-6},
              "float64": {"state": 1e-9, "weight": 1e-9}}
 
 
-@pytest.fixture(params=[("reference", "float32", "plain"),
-                        ("consistent", "float64", "plain"),
-                        ("reference", "float64", "rmsprop")],
-                ids=["reference-float32", "consistent-float64", "rmsprop-float64"])
+@pytest.fixture(params=[("reference", "float32", "plain", 0.0),
+                        ("consistent", "float64", "plain", 0.0),
+                        ("reference", "float64", "rmsprop", 0.0),
+                        ("reference", "float64", "plain", 0.002)],
+                ids=["reference-float32", "consistent-float64", "rmsprop-float64",
+                     "homeostasis-float64"])
 def setup(request):
     prefs.codegen.target = "numpy"
-    lateral_sign, dtype, step = request.param
+    lateral_sign, dtype, step, rho_h = request.param
     params = small_params(lateral_sign=lateral_sign, csdp_step=step, eta=0.01,
-                          tau_rms=20 * ms)
+                          tau_rms=20 * ms, rho_h=rho_h)
     state = initial_state(params, N_INPUT, seed=5)
     return params, state, three_windows(), dtype
 
@@ -132,6 +134,11 @@ def test_chunk_run_equals_numpy(setup):
         np.testing.assert_allclose(result.goodness[k], window["goodness"],
                                    atol=TOLERANCE[dtype]["state"])
         np.testing.assert_allclose(result.recon[k], window["recon"], atol=1e-6)
+    if params.rho_h > 0:
+        for name in ("z1", "z2"):
+            np.testing.assert_allclose(result.synapse_state[f"{name}.h"], ref.h[name],
+                                       atol=1e-12, err_msg=f"{name}.h")
+            assert np.abs(ref.h[name]).max() > 0, f"{name}'s offsets did not move"
 
 
 def test_frozen_windows_do_not_learn():

@@ -109,13 +109,13 @@ def test_device_equals_cpp_standalone(plain_runs, step, threads, state_dtype):
 
 
 def test_device_equals_numpy_reference():
-    """Fixed input spikes, every rule on: the device agrees with the NumPy reference."""
-    params = small_params()
+    """Fixed input spikes, every rule on, homeostatic thresholds included: the
+    device agrees with the NumPy reference (the golden tests cover the
+    device without them)."""
+    params = small_params(rho_h=0.002)
     state = initial_state(params, N_INPUT, seed=5)
     plan = three_windows()
     ref, _, windows = run_reference(params, state, plan)
-    # Also the build of test_device_equals_cpp_standalone[2] (constants are
-    # run arguments, so other parameter values need no new build).
     circuit = Circuit(params, N_INPUT, plan.n_windows, device="standalone", threads=2,
                       weight_dtype="float64", record_spikes=True)
     try:
@@ -129,6 +129,9 @@ def test_device_equals_numpy_reference():
         for name in ("z1", "z2", "zy"):
             np.testing.assert_array_equal(result.counts[name][k], window["counts"][name])
         np.testing.assert_allclose(result.goodness[k], window["goodness"], atol=1e-9)
+    for name in ("z1", "z2"):
+        np.testing.assert_allclose(result.synapse_state[f"{name}.h"], ref.h[name],
+                                   atol=1e-12, err_msg=f"{name}.h")
     assert result.counts["z1"].sum() > 0
 
 
