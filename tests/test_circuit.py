@@ -75,10 +75,14 @@ TOLERANCE = {"float32": {"state": 1e-6, "weight": 1e-6},
              "float64": {"state": 1e-9, "weight": 1e-9}}
 
 
+#: The homeostatic thresholds on the runtime device are slow tests: the
+#: default suite holds them to the NumPy reference on the compiled device
+#: (``test_device.py::test_device_equals_numpy_reference``).
 @pytest.fixture(params=[("reference", "float32", "plain", 0.0),
                         ("consistent", "float64", "plain", 0.0),
                         ("reference", "float64", "rmsprop", 0.0),
-                        ("reference", "float64", "plain", 0.002)],
+                        pytest.param(("reference", "float64", "plain", 0.002),
+                                     marks=pytest.mark.slow)],
                 ids=["reference-float32", "consistent-float64", "rmsprop-float64",
                      "homeostasis-float64"])
 def setup(request):
