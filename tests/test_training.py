@@ -69,12 +69,16 @@ def test_same_seed_same_run_other_seed_differs(tmp_path):
     assert ma == mb
 
 
-@pytest.mark.parametrize("step", ["plain", "rmsprop"])
+@pytest.mark.parametrize("step", ["plain", "rmsprop",
+                                  pytest.param("homeostasis", marks=pytest.mark.slow)])
 def test_resume_continues_to_the_same_result(tmp_path, step):
     """A run stopped after its first epoch and resumed ends like an uninterrupted
-    one (with the adaptive step, its per-synapse and per-cell state resume too)."""
+    one (with the adaptive step or the homeostatic thresholds, their per-synapse
+    and per-cell state resume too)."""
     ds = tiny_dataset(binary=False)
-    params = tiny_params(chunk_windows=12, csdp_step=step, tau_rms=20 * ms)
+    homeostasis = step == "homeostasis"
+    params = tiny_params(chunk_windows=12, csdp_step="plain" if homeostasis else step,
+                         tau_rms=20 * ms, rho_h=1e-3 if homeostasis else 0.0)
     train(ds, params, str(tmp_path / "full"), seed=1, device="runtime", progress=False)
     # Rewind the partial run to the end of epoch 1 by replaying its first epoch.
     train(ds, params, str(tmp_path / "first"), seed=1, device="runtime", progress=False,
@@ -94,6 +98,9 @@ def test_resume_continues_to_the_same_result(tmp_path, step):
         np.testing.assert_array_equal(full[name], resumed[name], err_msg=name)
     if step == "rmsprop":
         assert {"W1.g2", "z0.g2_norm", "z1.t_csdp"} <= set(full)
+    if homeostasis:
+        assert {"z1.h", "z2.h"} <= set(full)
+        assert np.abs(full["z1.h"]).max() > 0, "the offsets did not move"
 
 
 def test_refuses_existing_run_and_bad_resume(tmp_path):
