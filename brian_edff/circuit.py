@@ -239,6 +239,11 @@ def homeostasis_on(params: Params) -> bool:
     return params.rho_h > 0
 
 
+def input_gain_on(params: Params) -> bool:
+    """Whether the input population scales its rates (``input_gain != 1``)."""
+    return params.input_gain != 1.0
+
+
 def neuron_state_variables(params: Params, population: str) -> tuple:
     """Per-cell learning variables of ``population``: the adaptive step's
     per-row state and the homeostatic threshold offsets (none by default)."""
@@ -426,6 +431,8 @@ class Circuit:
             shape += (p.state_dtype,)
         if homeostasis_on(p):
             shape += ("homeostasis",)
+        if input_gain_on(p):
+            shape += ("input_gain",)
         templates = templates_digest() if self.device == "standalone" else ""
         parts = [brian2.__version__, templates, repr(shape), BUILD_LAYOUT, self.model.digest(),
                  repr(sorted(self.extra_namespace.items()))]
@@ -496,6 +503,8 @@ class Circuit:
         if homeostasis_on(p):
             for name in HOMEOSTATIC_POPULATIONS:
                 values[pops[name].rho_h] = p.rho_h
+        if input_gain_on(p):
+            values[pops["z0"].input_gain] = p.input_gain
         return values
 
     def _timed_arrays(self, plan=None):
@@ -527,8 +536,8 @@ class Circuit:
         rms = models.RMS_NEURON_EQS if p.csdp_step == "rmsprop" else ""
 
         state = self._state_dtypes
-        z0 = NeuronGroup(sizes["z0"], models.INPUT_EQS + rms,
-                         dtype=state(models.INPUT_EQS + rms),
+        input_eqs = models.input_eqs(input_gain_on(p))
+        z0 = NeuronGroup(sizes["z0"], input_eqs + rms, dtype=state(input_eqs + rms),
                          threshold=models.INPUT_THRESHOLD,
                          reset=models.SPIKE_RESET, events=dict(pop_events),
                          namespace=self._namespace(**funcs), dt=p.dt, name="z0")

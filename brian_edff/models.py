@@ -85,6 +85,22 @@ s_prev : 1
 """
 #: Bernoulli spike: ``u < rate`` with ``u`` uniform in [0, 1).
 INPUT_THRESHOLD = "(rand() + phase) % 1.0 < rate"
+#: Input rate scale (``input_gain != 1`` in :class:`brian_edff.params.Params`;
+#: 1 in every named set): pixel ``i`` spikes with probability
+#: ``min(input_gain * x_i, 1)`` per step, the same image coded by a brighter
+#: or dimmer spike train. Replaces the ``rate`` line of :data:`INPUT_EQS`.
+INPUT_GAIN_RATE = "rate = clip(input_gain * pixel_rate(t, i), 0, 1) : 1"
+INPUT_GAIN_EQS = "input_gain : 1 (shared, constant)\n"
+
+
+def input_eqs(gain: bool = False) -> str:
+    """Equations of the input population, with the rate scale if ``gain``."""
+    if not gain:
+        return INPUT_EQS
+    line = "rate = pixel_rate(t, i) : 1"
+    if line not in INPUT_EQS:
+        raise ModelError(f"input_gain: INPUT_EQS has no line {line!r} to scale")
+    return INPUT_EQS.replace(line, INPUT_GAIN_RATE) + INPUT_GAIN_EQS
 
 #: Label context (zc): the unit of the window's context label spikes at every
 #: step; ``context_label(t) = -1`` silences the population (test windows).

@@ -113,6 +113,10 @@ class Params:
     eta_head_decay : float
         The heads' rate is ``eta_head * eta_head_decay ** epoch`` (epoch
         counted from 0, head epochs included); 1 keeps it constant.
+    input_gain : float
+        Input rate scale: pixel ``i`` spikes with probability
+        ``min(input_gain * x_i, 1)`` per step (:data:`brian_edff.models.INPUT_GAIN_RATE`).
+        1 (every named set) builds the circuit without it.
     w_init : float
         Initial weights are drawn from U(-w_init, w_init) (then clipped to the
         bounds); the author uses 1.
@@ -173,6 +177,7 @@ class Params:
     eta_decay: float = 1.0
     eta_head_decay: float = 1.0
     w_init: float = 1.0
+    input_gain: float = 1.0
     negatives: str = "random"
     model: str = "default"
     state_dtype: str = "float64"
@@ -217,7 +222,7 @@ class Params:
                     f"dt: the step ({self.dt}) must be shorter than {name} "
                     f"({getattr(self, name)}) for the Euler step to be stable")
         for name in ("theta0", "theta_min", "R_m", "R_inh", "head_gain", "w_bound",
-                     "eps_rms", "eta_decay", "eta_head_decay", "w_init"):
+                     "eps_rms", "eta_decay", "eta_head_decay", "w_init", "input_gain"):
             _finite(name, getattr(self, name), positive=True)
         for name in ("theta_jitter", "rho_b", "rho_h", "eta", "w_decay", "eta_head", "theta_g1",
                      "theta_g2"):

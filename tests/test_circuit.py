@@ -158,6 +158,22 @@ def test_frozen_windows_do_not_learn():
     assert result.counts["z1"].sum() > 0
 
 
+@pytest.mark.parametrize("gain", [0.5, 2.0])
+def test_input_gain_scales_the_input_rate(gain):
+    """``input_gain`` makes a pixel of intensity x spike with probability min(gain x, 1)."""
+    prefs.codegen.target = "numpy"
+    params = small_params(input_gain=gain, T=40)
+    state = initial_state(params, N_INPUT, seed=2)
+    plan = three_windows()
+    plan.pixels[:] = 0.3
+    result = Circuit(params, N_INPUT, 3, record_spikes=True).run(
+        plan, state.weights, state.theta_base)
+    draws = 3 * params.T * N_INPUT
+    rate = len(result.spikes["z0"][0]) / draws
+    expected = min(gain * 0.3, 1.0)
+    assert abs(rate - expected) < 4 * np.sqrt(expected * (1 - expected) / draws), rate
+
+
 def test_lazy_decay_equals_eager_decay():
     """Settling decays lazily gives the weights of the eager column sweep."""
     prefs.codegen.target = "numpy"

@@ -33,7 +33,7 @@ def test_round_trip(factory):
     ({"state_dtype": "float16"}, "state_dtype"),
     ({"eta_head_decay": -0.5}, "eta_head_decay"),
     ({"eta_decay": 0.0}, "eta_decay"), ({"rho_h": -1e-6}, "rho_h"),
-    ({"rho_h": float("nan")}, "rho_h"),
+    ({"rho_h": float("nan")}, "rho_h"), ({"input_gain": 0.0}, "input_gain"),
 ])
 def test_invalid_values_name_the_field(change, field):
     with pytest.raises(ParamsError, match=field):
