@@ -56,7 +56,7 @@ from .params import Params
 
 __all__ = ["Circuit", "ChunkResult", "PROJECTIONS", "Projection", "init_weights",
            "DEVICES", "state_variables", "neuron_state_variables", "initial_synapse_state",
-           "upgrade_synapse_state", "check_model", "float_state_dtypes"]
+           "STATEFUL_POPULATIONS", "upgrade_synapse_state", "check_model", "float_state_dtypes"]
 
 DEVICES = ("runtime", *COMPILED_DEVICES)
 
@@ -233,6 +233,10 @@ CSDP_PRE_POPULATIONS = tuple(dict.fromkeys(p.pre for p in PROJECTIONS if p.rule 
 #: Populations with homeostatic threshold offsets when ``rho_h > 0``.
 HOMEOSTATIC_POPULATIONS = ("z1", "z2")
 
+#: Every population that can keep per-cell learning state
+#: (:func:`neuron_state_variables`): what chunks carry and checkpoints hold.
+STATEFUL_POPULATIONS = tuple(dict.fromkeys(CSDP_PRE_POPULATIONS + HOMEOSTATIC_POPULATIONS))
+
 
 def homeostasis_on(params: Params) -> bool:
     """Whether the hidden layers carry homeostatic thresholds (``rho_h > 0``)."""
@@ -262,7 +266,7 @@ def initial_synapse_state(params: Params, n_input: int) -> dict:
     sizes = population_sizes(params, n_input)
     state = {f"{proj.name}.{var}": np.zeros((sizes[proj.pre], sizes[proj.post]))
              for proj in PROJECTIONS for var in state_variables(params, proj)}
-    state.update({f"{pop}.{var}": np.zeros(sizes[pop]) for pop in CSDP_PRE_POPULATIONS
+    state.update({f"{pop}.{var}": np.zeros(sizes[pop]) for pop in STATEFUL_POPULATIONS
                   for var in neuron_state_variables(params, pop)})
     return state
 
@@ -925,7 +929,7 @@ class Circuit:
                 values = np.asarray(getattr(objs["synapses"][proj.name], var)[:])
                 synapse_state[f"{proj.name}.{var}"] = self.vector_to_dense(
                     proj, values, dtype=np.float64)
-        for name in CSDP_PRE_POPULATIONS:
+        for name in STATEFUL_POPULATIONS:
             for var in self.neuron_state_variables(name):
                 values = getattr(objs["pops"][name], var)[:]
                 synapse_state[f"{name}.{var}"] = np.array(values, dtype=np.float64)

@@ -42,8 +42,8 @@ from .checkpoint import (
     write_json,
 )
 from .circuit import (
-    CSDP_PRE_POPULATIONS,
     PROJECTIONS,
+    STATEFUL_POPULATIONS,
     Circuit,
     check_model,
     init_weights,
@@ -90,7 +90,7 @@ class CircuitState:
     def from_arrays(cls, arrays: dict, prefix: str = "") -> CircuitState:
         weights = {p.name: arrays[f"{prefix}{p.name}"] for p in PROJECTIONS}
         theta = {k: arrays[f"{prefix}theta_{k}"] for k in THRESHOLD_POPULATIONS}
-        owners = set(weights) | set(CSDP_PRE_POPULATIONS)
+        owners = set(weights) | set(STATEFUL_POPULATIONS)
         learner = {key[len(prefix):]: value for key, value in arrays.items()
                    if key.startswith(prefix) and "." in key[len(prefix):]
                    and key[len(prefix):].split(".")[0] in owners}
