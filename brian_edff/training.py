@@ -53,7 +53,7 @@ from .circuit import (
 )
 from .datasets import Dataset, load_dataset
 from .models import Model, load_model
-from .params import Params
+from .params import Params, ParamsError
 from .stimuli import MODES, goodness_plan, head_plan, readout_plan, training_plan
 
 __all__ = ["CircuitState", "initial_state", "train", "extend_run", "evaluate_state",
@@ -224,6 +224,21 @@ def prepare_run_dir(out_dir: str, resume: bool) -> None:
         raise RunError(f"{out_dir}: run directory is not writable")
 
 
+def _with_defaults(saved_params, config_path: str) -> dict | None:
+    """A recorded parameter dict with the fields added since it was written
+    filled in at their defaults.
+
+    Every option added to :class:`Params` defaults to the behaviour before it
+    existed, so a run recorded without it resumes as the same run.
+    """
+    if not isinstance(saved_params, dict):
+        return saved_params
+    try:
+        return Params.from_dict(saved_params).to_dict()
+    except ParamsError as err:
+        raise RunError(f"{config_path}: recorded parameters are not valid: {err}") from err
+
+
 def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervised",
           epochs: int | None = None, seed: int = 0, plasticity: bool = True,
           device: str = "standalone", progress: bool = True, resume: bool = False,
@@ -297,6 +312,7 @@ def train(dataset: Dataset, params: Params, out_dir: str, mode: str = "supervise
     prepare_run_dir(out_dir, resume)
     if resume:
         saved = read_json(config_path)
+        saved["params"] = _with_defaults(saved.get("params"), config_path)
         mine = _config(params, dataset, mode, epochs, seed, plasticity, device, model)
         for key in ("params", "dataset", "mode", "epochs", "seed", "plasticity"):
             if saved.get(key) != mine[key]:

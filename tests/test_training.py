@@ -89,6 +89,8 @@ def test_resume_continues_to_the_same_result(tmp_path, step):
     (resume_dir / "progress.json").write_text(json.dumps(progress))
     config = json.loads((resume_dir / "config.json").read_text())
     config["epochs"] = 2
+    if step == "plain":  # a run recorded before an option existed resumes at its default
+        del config["params"]["input_gain"]
     (resume_dir / "config.json").write_text(json.dumps(config))
     train(ds, params, str(resume_dir), seed=1, device="runtime", progress=False, epochs=2,
           resume=True)
@@ -111,6 +113,16 @@ def test_refuses_existing_run_and_bad_resume(tmp_path):
         train(ds, tiny_params(), str(tmp_path / "busy"), device="runtime")
     with pytest.raises(RunError, match="not a run directory"):
         train(ds, tiny_params(), str(tmp_path), device="runtime", resume=True)
+    run = tmp_path / "run"
+    train(ds, tiny_params(epochs=1), str(run), device="runtime", progress=False,
+          evaluate=False)
+    with pytest.raises(RunError, match="params differs from the run being resumed"):
+        train(ds, tiny_params(epochs=1, eta=0.01), str(run), device="runtime", resume=True)
+    config = json.loads((run / "config.json").read_text())
+    config["params"]["not_an_option"] = 1
+    (run / "config.json").write_text(json.dumps(config))
+    with pytest.raises(RunError, match="recorded parameters are not valid.*not_an_option"):
+        train(ds, tiny_params(epochs=1), str(run), device="runtime", resume=True)
 
 
 def test_head_epochs_train_only_the_heads(tmp_path):
