@@ -121,7 +121,7 @@ def profile_by_projection(circuit):
     return totals
 
 
-def print_profile(label, circuit, wall_s, top=6):
+def print_profile(label, circuit, wall_s, top=10):
     """Where the time of the last chunk went, by projection."""
     totals = profile_by_projection(circuit)
     total = sum(totals.values())
@@ -159,6 +159,8 @@ def bench(name, devices, profile=False, state_dtypes=("float64",)):
             if profile:
                 print_profile(f"{name} on {label}, training chunk", circuit, train["s"])
             test = measure(circuit, test_plan, state, params, circuit.sizes, n)
+            if profile:
+                print_profile(f"{name} on {label}, test chunk", circuit, test["s"])
         finally:
             circuit.close()
         rows.append({"label": label, "build_s": circuit.build_s, "train": train,

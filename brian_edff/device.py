@@ -36,6 +36,7 @@ results folders (:class:`StandaloneBuild`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -225,6 +226,37 @@ def default_synapse_threads() -> int:
     return 2 if cores >= 2 and cores - load > 1.5 else 1
 
 
+#: glibc's malloc tunable that backs large allocations with transparent huge
+#: pages (``madvise``, glibc >= 2.35; other C libraries ignore it). The
+#: weight arrays are megabytes: on 4 KiB pages the on_post decay of ``W1``,
+#: which touches one synapse per row (a stride of 12 KB), misses the TLB on
+#: nearly every synapse.
+HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb=1"
+
+
+@contextlib.contextmanager
+def huge_pages_environment():
+    """``GLIBC_TUNABLES`` with :data:`HUGE_PAGES_TUNABLE` while a compiled
+    binary is started (Brian2 starts it with this process's environment).
+
+    Where the variable already sets ``glibc.malloc.hugetlb``, or
+    ``BRIAN_EDFF_HUGE_PAGES=0`` is set, the environment is left as it is.
+    Memory layout only: results do not change.
+    """
+    old = os.environ.get("GLIBC_TUNABLES")
+    if os.environ.get("BRIAN_EDFF_HUGE_PAGES", "1") == "0" or "glibc.malloc.hugetlb" in (old or ""):
+        yield
+        return
+    os.environ["GLIBC_TUNABLES"] = f"{old}:{HUGE_PAGES_TUNABLE}" if old else HUGE_PAGES_TUNABLE
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["GLIBC_TUNABLES"]
+        else:
+            os.environ["GLIBC_TUNABLES"] = old
+
+
 class StandaloneBuild:
     """One compiled project of a network, run again and again with new inputs.
 
@@ -312,15 +344,19 @@ class StandaloneBuild:
         return objs
 
     def run(self, run_args: dict) -> float:
-        """Run the compiled binary once with ``run_args``; seconds it took."""
+        """Run the compiled binary once with ``run_args``; seconds it took.
+
+        The binary runs with :func:`huge_pages_environment`.
+        """
         from brian2 import device
 
         arg_strings, files = self._write_run_args(run_args)
         try:
-            start = time.perf_counter()
-            device.run(results_directory=self.results_name, run_args=arg_strings,
-                       with_output=False)
-            return time.perf_counter() - start
+            with huge_pages_environment():
+                start = time.perf_counter()
+                device.run(results_directory=self.results_name, run_args=arg_strings,
+                           with_output=False)
+                return time.perf_counter() - start
         finally:
             for path in files:
                 if os.path.exists(path):

@@ -14,6 +14,7 @@ from reference_numpy import ReferenceCircuit
 from brian_edff.circuit import (
     PROJECTIONS,
     Circuit,
+    float_precision,
     initial_synapse_state,
     upgrade_synapse_state,
 )
@@ -285,16 +286,21 @@ def test_float32_state_equals_numpy(step):
     plan = three_windows()
     ref, _, windows = run_reference(params, state, plan)
     circuit = Circuit(params, N_INPUT, plan.n_windows, device="runtime")
-    objs = circuit.build_network(plan)
+    with float_precision("float32"):
+        objs = circuit.build_network(plan)
     stored = {"z1.v": objs["pops"]["z1"].v, "z1.I_exc": objs["pops"]["z1"].I_exc,
               "z2.d": objs["pops"]["z2"].d, "zR.tr": objs["pops"]["zR"].tr,
-              "z1_summary.G": objs["summaries"]["z1"].G}
+              "z1_summary.G": objs["summaries"]["z1"].G,
+              "W1.eta": objs["synapses"]["W1"].eta, "W1.w_min": objs["synapses"]["W1"].w_min,
+              "z1.theta_min": objs["pops"]["z1"].theta_min}
     if step == "rmsprop":
         stored["W1.g2"] = objs["synapses"]["W1"].g2
         stored["z0.g2_norm"] = objs["pops"]["z0"].g2_norm
     for name, variable in stored.items():
         assert np.asarray(variable[:]).dtype == np.float32, name
-    if step == "rmsprop":  # times stay double, like Brian2's clock
+    # variables with units (time constants, event times) stay double, like Brian2's clock
+    assert np.asarray(objs["pops"]["z1"].tau_m[:]).dtype == np.float64
+    if step == "rmsprop":
         assert np.asarray(objs["pops"]["z0"].t_csdp[:]).dtype == np.float64
     result = circuit.run(plan, state.weights, state.theta_base)
     for proj in PROJECTIONS:

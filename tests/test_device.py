@@ -19,6 +19,7 @@ generic-network tests are marked slow (``pytest -m slow``).
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,7 +58,8 @@ def random_plan(n_windows, seed):
 
 
 def run_chunks(device, threads, n_chunks=2, step="plain", state_dtype="float64"):
-    """Two chunks of learning windows, weights handed over; all readouts."""
+    """Two chunks of learning windows, weights handed over; all readouts (and
+    the build's directory)."""
     adaptive = {"csdp_step": "rmsprop", "eta": 0.01} if step == "rmsprop" else {}
     params = small_params(w_decay=0.02, state_dtype=state_dtype, **adaptive)
     state = initial_state(params, N_INPUT, seed=7)
@@ -71,7 +73,7 @@ def run_chunks(device, threads, n_chunks=2, step="plain", state_dtype="float64")
             results.append(result)
     finally:
         circuit.close()
-    return state, results
+    return state, results, circuit.build_dir
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +90,12 @@ def test_device_equals_cpp_standalone(plain_runs, step, threads, state_dtype):
     key = (step, state_dtype)
     if key not in plain_runs:
         plain_runs[key] = run_chunks("cpp_standalone", 0, step=step, state_dtype=state_dtype)
-    state, plain = plain_runs[key]
-    _, ours = run_chunks("standalone", threads, step=step, state_dtype=state_dtype)
+    state, plain, _ = plain_runs[key]
+    _, ours, build_dir = run_chunks("standalone", threads, step=step, state_dtype=state_dtype)
+    if state_dtype == "float32":  # single precision throughout, loop invariants too
+        learn = (Path(build_dir) / "code_objects").glob("W1_learn_codeobject*.cpp")
+        code = "".join(path.read_text() for path in learn)
+        assert "const float _lio_1" in code and "const double _lio" not in code
     assert sum(r.counts["z1"].sum() for r in plain) > 0, "the circuit must spike"
     for mine, theirs in zip(ours, plain):
         for proj in PROJECTIONS:
