@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -222,6 +223,12 @@ def float_state_dtypes(eqs, dtype: str) -> dict:
     return {name: np.dtype(dtype if eq.dim.is_dimensionless else "float64")
             for name, eq in eqs.items()
             if eq.var_type == FLOAT and eq.type != SUBEXPRESSION and "linked" not in eq.flags}
+
+
+# Brian2 checks a run's state for values above 1e50; with float32 state the
+# constant overflows in the comparison (the check itself stays right: inf).
+warnings.filterwarnings("ignore", message="overflow encountered in cast",
+                        category=RuntimeWarning, module="brian2.groups.group")
 
 
 @contextmanager
