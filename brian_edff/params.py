@@ -126,14 +126,14 @@ class Params:
         ``refractory``, ``exp_synapses``, ``conductance``) or a ``.py`` file
         defining ``MODEL``.
     state_dtype : {"float64", "float32"}
-        Storage and per-variable arithmetic type of the cells' state
-        (``v``, ``I_exc``, ``d``, traces, ...) and of the adaptive step's
-        per-synapse ``g2``. The author's code is float32 throughout; float64
-        (every named set) is what the golden trajectories are held to.
-        float32 halves the traffic of the propagation into ``I_exc``
-        (1.5x there) but not of the learning passes, which stream the
-        float32 weights either way: at reference size no measurable
-        speed-up on one thread (docs/speed.md).
+        Precision of the circuit's arithmetic. ``"float32"``: the cells'
+        state (``v``, ``I_exc``, ``d``, traces, ...), the adaptive step's
+        per-synapse ``g2``, the shared constants (rates, bounds,
+        ``theta_g``) and the code Brian2 generates (its loop invariants) are
+        single precision, as in the author's code; variables with units
+        (time constants, event times) stay float64. float64 (every named
+        set) is what the golden trajectories are held to. At reference size
+        float32 trains 1.4x faster on one thread (docs/speed.md).
     negatives : {"random", "confused", "hybrid"}
         Supervised negatives: a wrong label drawn uniformly; or drawn in
         proportion to how often the classifier mistook the image's class for
