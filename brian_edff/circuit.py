@@ -240,8 +240,9 @@ def float_precision(dtype: str):
     double _lio_1 = eta * gain``) this type. With float32 state but double
     invariants, ``w - _lio_1 * d_post`` is computed in double and converted
     back per synapse, which is what the learning pass then spends its time
-    on; in single precision, as the author's code computes, it runs about 4x
-    faster. Variables with an explicit ``dtype`` keep it.
+    on; in single precision, as the author's code computes, ``W1``'s
+    learning pass ran 2.5x faster at reference size (docs/speed.md).
+    Variables with an explicit ``dtype`` keep it.
     """
     old = prefs.core.default_float_dtype
     prefs.core.default_float_dtype = np.dtype(dtype).type

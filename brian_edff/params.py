@@ -133,7 +133,7 @@ class Params:
         single precision, as in the author's code; variables with units
         (time constants, event times) stay float64. float64 (every named
         set) is what the golden trajectories are held to. At reference size
-        float32 trains 1.4x faster on one thread (docs/speed.md).
+        float32 trained 1.2-1.4x faster on one thread (docs/speed.md).
     negatives : {"random", "confused", "hybrid"}
         Supervised negatives: a wrong label drawn uniformly; or drawn in
         proportion to how often the classifier mistook the image's class for
