@@ -240,11 +240,13 @@ def huge_pages_environment():
     binary is started (Brian2 starts it with this process's environment).
 
     Where the variable already sets ``glibc.malloc.hugetlb``, or
-    ``BRIAN_EDFF_HUGE_PAGES=0`` is set, the environment is left as it is.
+    ``BRIAN_EDFF_HUGE_PAGES=0`` is set, the environment is left as it is
+    (another value than an integer stops with an error naming the variable).
     Memory layout only: results do not change.
     """
     old = os.environ.get("GLIBC_TUNABLES")
-    if os.environ.get("BRIAN_EDFF_HUGE_PAGES", "1") == "0" or "glibc.malloc.hugetlb" in (old or ""):
+    if environment_int("BRIAN_EDFF_HUGE_PAGES", minimum=0) == 0 or \
+            "glibc.malloc.hugetlb" in (old or ""):
         yield
         return
     os.environ["GLIBC_TUNABLES"] = f"{old}:{HUGE_PAGES_TUNABLE}" if old else HUGE_PAGES_TUNABLE

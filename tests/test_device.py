@@ -35,7 +35,7 @@ from test_circuit import (
 
 from brian_edff import models
 from brian_edff.circuit import PROJECTIONS, Circuit
-from brian_edff.device import thread_safe_by_target
+from brian_edff.device import HUGE_PAGES_TUNABLE, huge_pages_environment, thread_safe_by_target
 from brian_edff.stimuli import WindowPlan
 from brian_edff.training import initial_state
 
@@ -283,3 +283,25 @@ def test_split_threshold_from_the_environment(monkeypatch):
         monkeypatch.setenv("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", bad)
         with pytest.raises(ValueError, match="BRIAN_EDFF_MIN_PARALLEL_SYNAPSES"):
             min_parallel_synapses()
+
+
+def test_huge_pages_environment(monkeypatch):
+    """The binary's environment asks glibc for huge pages, restores the
+    caller's, respects an opt-out and names a bad value."""
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    monkeypatch.delenv("BRIAN_EDFF_HUGE_PAGES", raising=False)
+    with huge_pages_environment():
+        assert os.environ["GLIBC_TUNABLES"] == HUGE_PAGES_TUNABLE
+    assert "GLIBC_TUNABLES" not in os.environ
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")
+    with huge_pages_environment():
+        assert os.environ["GLIBC_TUNABLES"] == (
+            "glibc.malloc.arena_max=2:" + HUGE_PAGES_TUNABLE)
+    assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2"
+    monkeypatch.setenv("BRIAN_EDFF_HUGE_PAGES", "0")
+    with huge_pages_environment():
+        assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2"
+    monkeypatch.setenv("BRIAN_EDFF_HUGE_PAGES", "off")
+    with pytest.raises(ValueError, match="BRIAN_EDFF_HUGE_PAGES"):
+        with huge_pages_environment():
+            pass
