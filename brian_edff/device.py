@@ -26,6 +26,12 @@ from the model's strings; only the loop around them is ours:
   neurons and every sum into a target keeps its serial order, so results do
   not depend on the thread count.
 
+* ``summed_variable.cpp``: a summed variable onto a one-cell group (the
+  layer summaries) is summed in a register rather than through the target
+  index and memory after every term, in the same order and with the same
+  arithmetic (an empty asm statement keeps ``-ffast-math`` from splitting
+  the sum), so the result is cpp_standalone's bit for bit.
+
 Pathways with delays keep Brian2's spike queue and template unchanged.
 
 Besides the device, this module holds what the circuit needs to run on a
