@@ -14,6 +14,7 @@ from brian2 import (
     Network,
     NeuronGroup,
     SpikeMonitor,
+    StateMonitor,
     Synapses,
     device,
     ms,
@@ -30,8 +31,9 @@ def build_and_run(device_name, threads, directory):
         device.set_synapse_threads(threads)
     seed(1)
     rng = np.random.RandomState(3)
-    source = NeuronGroup(50, "x : 1", threshold="rand() < 0.3", reset="", name="P")
-    target = NeuronGroup(40, "dv/dt = -v / (10*ms) : 1\nx : 1", threshold="v > 1",
+    source = NeuronGroup(50, "x : 1\nu : 1", threshold="rand() < 0.3",
+                         reset="u = 0.9 * u + 0.1 * (i + 1)", name="P")
+    target = NeuronGroup(40, "dv/dt = -v / (10*ms) : 1\nx : 1\ny : 1", threshold="v > 1",
                          reset="v = 0", method="exact", name="G")
     target.x = "i * 0.01"
     synapses = {}
@@ -56,13 +58,29 @@ def build_and_run(device_name, threads, directory):
     connect("dense_post_writes", source, target, "v_post += w\nx_post += 0.1 * w", {})
     connect("dense_on_post", source[5:35], target[3:40], "v_post += 0.5 * w", {},
             on_post="x_pre += 0.01 * w\nw = clip(w - 0.01 * v_post, -1, 1)")
+    # Summed variables: onto a one-cell group (a float and an integer sum, the
+    # device's one-target path) and onto many cells (cpp_standalone's path).
+    # They read u, which only the spikes change: x takes in dense_on_post's
+    # last-bit differences (CONTRACTION_SENSITIVE in test_device.py).
+    summary = NeuronGroup(1, "total : 1\ncount : integer", name="S")
+    to_summary = Synapses(source, summary, "total_post = u_pre**2 + 0.5 * u_pre : 1 (summed)\n"
+                          "count_post = int(u_pre > 2) : integer (summed)", name="to_summary")
+    to_summary.connect()
+    to_many = Synapses(source, target, "w : 1\ny_post = w * u_pre : 1 (summed)",
+                       name="to_many")
+    # No random numbers here: the other pathways' draws stay as they were.
+    to_many.connect(condition="(i + j) % 2 == 0")
+    to_many.w = "0.005 * ((7 * i + 3 * j) % 5)"
+    sums = StateMonitor(summary, ["total", "count"], record=True)
     monitor = SpikeMonitor(target)
-    net = Network(source, target, monitor, *synapses.values())
+    net = Network(source, target, monitor, *synapses.values(), summary, to_summary, to_many,
+                  sums)
     net.run(100 * ms)
     device.build(directory=directory, compile=True, run=True, with_output=False)
     out = {"spikes_i": np.asarray(monitor.i[:]), "spikes_t": np.asarray(monitor.t[:]),
            "v": np.asarray(target.v[:]), "x_source": np.asarray(source.x[:]),
-           "x_target": np.asarray(target.x[:])}
+           "x_target": np.asarray(target.x[:]), "y_target": np.asarray(target.y[:]),
+           "summary_total": np.asarray(sums.total[:]), "summary_count": np.asarray(sums.count[:])}
     out.update({name: np.asarray(syn.w[:]) for name, syn in synapses.items()})
     return out
 

@@ -96,6 +96,10 @@ def test_device_equals_cpp_standalone(plain_runs, step, threads, state_dtype):
         learn = (Path(build_dir) / "code_objects").glob("W1_learn_codeobject*.cpp")
         code = "".join(path.read_text() for path in learn)
         assert "const float eta = " in code and "double _lio" not in code
+    # The layer summaries take the device's one-target summed-variable path.
+    summaries = list((Path(build_dir) / "code_objects").glob(
+        "z*_to_summary_summed_variable_*.cpp"))
+    assert summaries and all("_edff_sum" in path.read_text() for path in summaries)
     assert sum(r.counts["z1"].sum() for r in plain) > 0, "the circuit must spike"
     for mine, theirs in zip(ours, plain):
         for proj in PROJECTIONS:
@@ -179,7 +183,8 @@ GENERIC_NETWORK = os.path.join(os.path.dirname(__file__), "generic_network.py")
 
 @pytest.mark.slow
 def test_generic_network_equals_cpp_standalone(tmp_path):
-    """Subgroups, sparse/unsorted synapses, pre writes, delays, on_post, randn."""
+    """Subgroups, sparse/unsorted synapses, pre writes, delays, on_post, randn,
+    summed variables (onto one cell and onto many)."""
     outputs = {}
     for device, threads in (("cpp_standalone", 0), ("edff_standalone", 2)):
         out = tmp_path / f"{device}.npz"
@@ -193,6 +198,7 @@ def test_generic_network_equals_cpp_standalone(tmp_path):
             outputs[device] = {k: data[k] for k in data.files}
     plain, ours = outputs["cpp_standalone"], outputs["edff_standalone"]
     assert len(plain["spikes_i"]) > 100
+    assert np.ptp(plain["summary_count"]) > 0 and np.ptp(plain["summary_total"]) > 0
     assert set(plain) == set(ours)
     for key in plain:
         if key in CONTRACTION_SENSITIVE:
