@@ -142,7 +142,7 @@ DEVICE_RUNS = (("cpp_standalone", "cpp_standalone", 0), ("standalone/1", "standa
 
 
 def measure_chunks(circuit, plan, state, params, images, chunks):
-    """``chunks`` runs of one chunk on one build: the first, and the median of
+    """``chunks`` runs of one chunk on one build: the first, and the mean of
     the others (``None`` for one chunk).
 
     An epoch runs its chunks one after another on one build, so what a chunk
@@ -153,7 +153,7 @@ def measure_chunks(circuit, plan, state, params, images, chunks):
             for _ in range(chunks)]
     if len(runs) == 1:
         return runs[0], None
-    warm = sorted(runs[1:], key=lambda run: run["s"])[(len(runs) - 2) // 2]
+    warm = {key: float(np.mean([run[key] for run in runs[1:]])) for key in runs[1]}
     return runs[0], warm
 
 
@@ -250,7 +250,7 @@ def main():
                              "measured on brian_edff's device (cpp_standalone: float64)")
     parser.add_argument("--chunks", type=int, default=2,
                         help="runs of each chunk on one build: the table shows the "
-                             "median of all but the first (warm, as in an epoch) and "
+                             "mean of all but the first (warm, as in an epoch) and "
                              "the first beside it")
     parser.add_argument("--repeats", type=int, default=2,
                         help="ablation: runs of each variant (the best counts)")

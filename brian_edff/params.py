@@ -395,14 +395,17 @@ def tuned() -> Params:
     (16 for z1, 3.6 for z2: CSDP then holds the layers at their initial
     activity instead of halving it); the classifier trained in a context-free
     third window; the adaptive CSDP step (``csdp_step="rmsprop"``, rate 3e-4,
-    :data:`brian_edff.models.RMS_CSDP_ON_PRE`); head rate 0.05; 10 CSDP
-    epochs, then 1 epoch in which only the heads learn on the final
-    representation. The plain-step set it replaced is
+    :data:`brian_edff.models.RMS_CSDP_ON_PRE`); head rate 0.05; initial
+    weights U(-0.7, 0.7) (the author's: U(-1, 1)); 10 CSDP epochs, then 1
+    epoch in which only the heads learn on the final representation. The
+    set before the initial weights were narrowed is
+    ``protocols/tuned_v4.json``; the plain-step set is
     ``protocols/tuned_v1.json``.
     """
     return Params(n_hidden1=500, n_hidden2=500, theta_g1=16.0, theta_g2=3.6,
                   csdp_step="rmsprop", eta=3e-4, w_decay=5e-5, eta_head=0.05,
-                  head_window=True, chunk_windows=1200, epochs=10, head_epochs=1)
+                  head_window=True, chunk_windows=1200, epochs=10, head_epochs=1,
+                  w_init=0.7)
 
 
 PARAMETER_SETS = {"reference": reference, "fast": fast, "tuned": tuned}
