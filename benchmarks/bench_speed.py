@@ -143,7 +143,7 @@ DEVICE_RUNS = (("cpp_standalone", "cpp_standalone", 0), ("standalone/1", "standa
 
 def measure_chunks(circuit, plan, state, params, images, chunks):
     """``chunks`` runs of one chunk on one build: the first, and the mean of
-    the others (``None`` for one chunk).
+    the others (the first again for one chunk).
 
     An epoch runs its chunks one after another on one build, so what a chunk
     costs in an epoch is the warm figure; the first run in a process also
@@ -152,7 +152,7 @@ def measure_chunks(circuit, plan, state, params, images, chunks):
     runs = [measure(circuit, plan, state, params, circuit.sizes, images)
             for _ in range(chunks)]
     if len(runs) == 1:
-        return runs[0], None
+        return runs[0], runs[0]
     warm = {key: float(np.mean([run[key] for run in runs[1:]])) for key in runs[1]}
     return runs[0], warm
 
@@ -177,16 +177,14 @@ def bench(name, devices, profile=False, state_dtypes=("float64",), chunks=2):
             first_train, train = measure_chunks(circuit, train_plan, state, params, n_train,
                                                 chunks)
             if profile:
-                print_profile(f"{name} on {label}, training chunk", circuit,
-                              (train or first_train)["s"])
+                print_profile(f"{name} on {label}, training chunk", circuit, train["s"])
             first_test, test = measure_chunks(circuit, test_plan, state, params, n, chunks)
             if profile:
-                print_profile(f"{name} on {label}, test chunk", circuit,
-                              (test or first_test)["s"])
+                print_profile(f"{name} on {label}, test chunk", circuit, test["s"])
         finally:
             circuit.close()
         rows.append({"label": label, "build_s": circuit.build_s,
-                     "train": train or first_train, "test": test or first_test,
+                     "train": train, "test": test,
                      "first_train": first_train, "first_test": first_test})
     return params, train_plan, rows
 
