@@ -11,8 +11,9 @@ A user parameter file is a JSON object naming a base set and overrides::
 
     {"base": "fast", "n_hidden1": 300, "tau_m": "50 ms"}
 
-Times are given as strings with a unit (``"50 ms"``) or as plain numbers in
-milliseconds.
+The base may also be another parameter file, as a path relative to the file
+that names it (``{"base": "tuned_v4.json", "T": 70}``). Times are given as
+strings with a unit (``"50 ms"``) or as plain numbers in milliseconds.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field, fields
 
@@ -430,21 +432,48 @@ def read_json_object(path: str, error, what: str) -> dict:
 def load_params(spec: str) -> Params:
     """A named set (``reference``, ``fast``, ``tuned``) or a JSON file path.
 
+    A file's ``base`` is a named set (default ``reference``) or another
+    parameter file, given as a path relative to the file that names it::
+
+        {"base": "tuned_v4.json", "T": 70}
+
     Raises
     ------
     ParamsError
-        Unknown name, unreadable or malformed file, bad field.
+        Unknown name, unreadable or malformed file, a chain of files that
+        loops, bad field.
     """
     if spec in PARAMETER_SETS:
         return PARAMETER_SETS[spec]()
     if not spec.endswith(".json"):
         raise ParamsError(f"unknown parameter set {spec!r}: use one of "
                           f"{', '.join(PARAMETER_SETS)} or a .json file")
-    data = read_json_object(spec, ParamsError, "parameter file")
+    return _load_params_file(spec, chain=())
+
+
+def _load_params_file(path: str, chain: tuple[str, ...]) -> Params:
+    """The set a parameter file describes; ``chain`` holds the files naming it."""
+    real = os.path.realpath(path)
+    if real in chain:
+        loop = " -> ".join([*chain[chain.index(real):], real])
+        raise ParamsError(f"{path}: base files form a loop: {loop}")
+    data = read_json_object(path, ParamsError, "parameter file")
     base_name = data.get("base", "reference")
-    if base_name not in PARAMETER_SETS:
-        raise ParamsError(f"{spec}: base: unknown parameter set {base_name!r}")
+    if not isinstance(base_name, str):
+        raise ParamsError(f"{path}: base: must be a set name or a .json path, "
+                          f"not {base_name!r}")
+    if base_name in PARAMETER_SETS:
+        base = PARAMETER_SETS[base_name]()
+    elif base_name.endswith(".json"):
+        base_path = os.path.join(os.path.dirname(path), base_name)
+        try:
+            base = _load_params_file(base_path, chain=(*chain, real))
+        except ParamsError as err:
+            raise ParamsError(f"{path}: base: {err}") from None
+    else:
+        raise ParamsError(f"{path}: base: unknown parameter set {base_name!r}: use "
+                          f"one of {', '.join(PARAMETER_SETS)} or a .json file")
     try:
-        return Params.from_dict(data, base=PARAMETER_SETS[base_name]())
+        return Params.from_dict(data, base=base)
     except ParamsError as err:
-        raise ParamsError(f"{spec}: {err}") from None
+        raise ParamsError(f"{path}: {err}") from None

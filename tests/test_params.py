@@ -67,3 +67,38 @@ def test_json_file(tmp_path):
         load_params("fastest")
     with pytest.raises(ParamsError, match="missing.json: parameter file not found"):
         load_params(str(tmp_path / "missing.json"))
+
+
+def test_json_file_on_a_base_file(tmp_path):
+    (tmp_path / "sets").mkdir()
+    (tmp_path / "sets" / "base.json").write_text(json.dumps(
+        {"base": "fast", "n_hidden1": 77, "tau_m": "40 ms"}))
+    lever = tmp_path / "sets" / "lever.json"
+    lever.write_text(json.dumps({"base": "base.json", "tau_m": "60 ms"}))
+    p = load_params(str(lever))
+    assert p.n_hidden1 == 77 and p.tau_m == 60 * ms and p.T == fast().T
+    twice = tmp_path / "twice.json"
+    twice.write_text(json.dumps({"base": "sets/lever.json", "T": 9}))
+    assert load_params(str(twice)) == p.replace(T=9)
+
+
+def test_base_file_errors_name_the_file(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps({"base": "b.json"}))
+    b.write_text(json.dumps({"base": "a.json"}))
+    with pytest.raises(ParamsError, match="base files form a loop: .*a.json -> .*b.json"):
+        load_params(str(a))
+    a.write_text(json.dumps({"base": "gone.json"}))
+    with pytest.raises(ParamsError, match="a.json: base: .*gone.json: parameter file not "
+                                          "found"):
+        load_params(str(a))
+    a.write_text(json.dumps({"base": "fastest"}))
+    with pytest.raises(ParamsError, match="a.json: base: unknown parameter set 'fastest'"):
+        load_params(str(a))
+    a.write_text(json.dumps({"base": 3}))
+    with pytest.raises(ParamsError, match="a.json: base: must be a set name"):
+        load_params(str(a))
+    b.write_text(json.dumps({"base": "fast", "tau_mem": "1 ms"}))
+    a.write_text(json.dumps({"base": "b.json"}))
+    with pytest.raises(ParamsError, match="a.json: base: .*b.json: tau_mem: unknown"):
+        load_params(str(a))
