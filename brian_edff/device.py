@@ -32,6 +32,20 @@ from the model's strings; only the loop around them is ours:
   arithmetic (an empty asm statement keeps ``-ffast-math`` from splitting
   the sum), so the result is cpp_standalone's bit for bit.
 
+* ``threshold.cpp``: a thresholder evaluates every neuron's condition into
+  one byte per neuron first (a loop without branches, which the compiler
+  vectorises), then appends the neurons whose condition holds in index
+  order; cpp_standalone's loop appends inside the condition and never
+  vectorises.
+* ``stateupdate.cpp``: state updaters and ``run_regularly`` operations read
+  a shared value (a variable linked to a one-cell group, such as a layer
+  summary) once before the loop instead of in every iteration, which keeps
+  the loop from vectorising in cpp_standalone.
+
+Neither changes a statement or the order of anything: a loop the device
+newly lets the compiler vectorise is one whose code calls no math function
+with a vector form (:func:`may_vectorise`), so results stay cpp_standalone's.
+
 Pathways with delays keep Brian2's spike queue and template unchanged.
 
 Besides the device, this module holds what the circuit needs to run on a
@@ -69,10 +83,63 @@ DEVICE_NAME = "edff_standalone"
 COMPILED_DEVICES = {"standalone": DEVICE_NAME, "cpp_standalone": "cpp_standalone"}
 
 
+#: Calls of math functions that glibc also provides in vector form (libmvec),
+#: which gcc uses under Brian2's ``-ffast-math`` when it vectorises a loop;
+#: the vector forms may round differently from the scalar functions.
+_VECTOR_MATH_CALL = re.compile(
+    r"\b(?:exp|expm1|exp2|log|log2|log10|log1p|pow|_brian_pow|sin|cos|tan|sinh|cosh|"
+    r"tanh|asin|acos|atan|atan2|erf|erfc|cbrt|hypot)[fl]?\s*\(")
+
+#: A generated load of a shared value inside a neuron loop, e.g. a variable
+#: linked to a one-cell group: ``const float n_spikes = _ptr_array_summary_n_spikes[0];``
+_SHARED_LOAD = re.compile(r"^\s*const\s+[\w:]+\s+\w+\s*=\s*(_ptr_array_\w+)\[0\];\s*$")
+
+
+def may_vectorise(code: str) -> bool:
+    """Whether a loop over this generated code may be left to the compiler to
+    vectorise where cpp_standalone's loop is not vectorised.
+
+    Not when it calls a math function with a vector form (the result could
+    differ in the last bit from cpp_standalone's scalar call); comparisons,
+    arithmetic, ``clip`` and table lookups vectorise to the same results.
+    """
+    if isinstance(code, (list, tuple)):  # lines, as Brian2 may pass them
+        code = "\n".join(code)
+    return _VECTOR_MATH_CALL.search(code) is None
+
+
+def hoist_shared_loads(vector_code: str) -> tuple[str, str]:
+    """Split the generated loads of shared values out of a neuron loop's code.
+
+    Brian2 reads a value at index 0 (a variable linked to a one-cell group,
+    such as a layer summary) inside the loop, through a pointer it cannot
+    mark ``__restrict``, so the compiler must reload it after every store
+    and does not vectorise the loop. Where the loop does not write that array
+    the value is the same in every iteration: the load is moved before the
+    loop. Returns ``(loads, rest)``; ``loads`` is empty where nothing moves
+    or the code should stay scalar (:func:`may_vectorise`).
+    """
+    if isinstance(vector_code, (list, tuple)):  # lines, as Brian2 may pass them
+        vector_code = "\n".join(vector_code)
+    if not may_vectorise(vector_code):
+        return "", vector_code
+    loads, rest = [], []
+    for line in vector_code.split("\n"):
+        match = _SHARED_LOAD.match(line)
+        array = match.group(1) if match else None
+        written = array and re.search(rf"\b{array}\[[^\]]*\]\s*[-+*/]?=(?!=)", vector_code)
+        (loads if match and not written else rest).append(line)
+    return "\n".join(loads), "\n".join(rest)
+
+
 class EdffCodeObject(CPPStandaloneCodeObject):
     """cpp_standalone code object rendering brian_edff's templates first."""
 
     templater = CPPStandaloneCodeObject.templater.derive("brian_edff")
+
+
+EdffCodeObject.templater.env.globals.update(edff_may_vectorise=may_vectorise,
+                                            edff_hoist_shared_loads=hoist_shared_loads)
 
 
 _RANDOM_CALL = re.compile(r"\b(rand|randn|poisson)\s*\(")

@@ -11,12 +11,14 @@ import sys
 
 import numpy as np
 from brian2 import (
+    EventMonitor,
     Network,
     NeuronGroup,
     SpikeMonitor,
     StateMonitor,
     Synapses,
     device,
+    linked_var,
     ms,
     seed,
     set_device,
@@ -33,7 +35,8 @@ def build_and_run(device_name, threads, directory):
     rng = np.random.RandomState(3)
     source = NeuronGroup(50, "x : 1\nu : 1", threshold="rand() < 0.3",
                          reset="u = 0.9 * u + 0.1 * (i + 1)", name="P")
-    target = NeuronGroup(40, "dv/dt = -v / (10*ms) : 1\nx : 1\ny : 1", threshold="v > 1",
+    target = NeuronGroup(40, "dv/dt = -v / (10*ms) : 1\nx : 1\ny : 1\nz : 1\n"
+                         "total_seen : 1 (linked)", threshold="v > 1",
                          reset="v = 0", method="exact", name="G")
     target.x = "i * 0.01"
     synapses = {}
@@ -71,16 +74,40 @@ def build_and_run(device_name, threads, directory):
     # No random numbers here: the other pathways' draws stay as they were.
     to_many.connect(condition="(i + j) % 2 == 0")
     to_many.w = "0.005 * ((7 * i + 3 * j) % 5)"
+    # Thresholders with refractoriness and a custom event (the device's
+    # two-pass threshold template; P's threshold draws random numbers). No
+    # random numbers here either.
+    refractory = NeuronGroup(30, "dv/dt = -v / (5*ms) : 1 (unless refractory)\n"
+                             "bursts : integer", threshold="v > 0.2", reset="v = 0",
+                             refractory=2 * ms, method="exact", name="R",
+                             events={"burst": "v > 0.1 and i % 3 != 0"})
+    refractory.run_on_event("burst", "bursts += 1")
+    to_refractory = Synapses(source, refractory, "w : 1", on_pre="v_post += w",
+                             name="to_refractory")
+    to_refractory.connect(condition="(i + 2 * j) % 3 == 0")
+    to_refractory.w = "0.002 * ((5 * i + j) % 7)"
+    refractory_spikes = SpikeMonitor(refractory)
+    bursts = EventMonitor(refractory, "burst")
+    # A run_regularly reading a variable linked to the one-cell group (the
+    # device moves that load out of the loop).
+    target.total_seen = linked_var(summary, "total")
+    target.run_regularly("z = clip(z + 1e-8 * total_seen - 0.0001 * x, -10, 10)")
     sums = StateMonitor(summary, ["total", "count"], record=True)
     monitor = SpikeMonitor(target)
     net = Network(source, target, monitor, *synapses.values(), summary, to_summary, to_many,
-                  sums)
+                  sums, refractory, to_refractory, refractory_spikes, bursts)
     net.run(100 * ms)
     device.build(directory=directory, compile=True, run=True, with_output=False)
     out = {"spikes_i": np.asarray(monitor.i[:]), "spikes_t": np.asarray(monitor.t[:]),
            "v": np.asarray(target.v[:]), "x_source": np.asarray(source.x[:]),
            "x_target": np.asarray(target.x[:]), "y_target": np.asarray(target.y[:]),
-           "summary_total": np.asarray(sums.total[:]), "summary_count": np.asarray(sums.count[:])}
+           "z_target": np.asarray(target.z[:]),
+           "summary_total": np.asarray(sums.total[:]), "summary_count": np.asarray(sums.count[:]),
+           "refractory_i": np.asarray(refractory_spikes.i[:]),
+           "refractory_t": np.asarray(refractory_spikes.t[:]),
+           "refractory_lastspike": np.asarray(refractory.lastspike[:]),
+           "refractory_bursts": np.asarray(refractory.bursts[:]),
+           "burst_i": np.asarray(bursts.i[:]), "burst_t": np.asarray(bursts.t[:])}
     out.update({name: np.asarray(syn.w[:]) for name, syn in synapses.items()})
     return out
 

@@ -184,7 +184,8 @@ GENERIC_NETWORK = os.path.join(os.path.dirname(__file__), "generic_network.py")
 @pytest.mark.slow
 def test_generic_network_equals_cpp_standalone(tmp_path):
     """Subgroups, sparse/unsorted synapses, pre writes, delays, on_post, randn,
-    summed variables (onto one cell and onto many)."""
+    summed variables (onto one cell and onto many), thresholders with
+    refractoriness and a custom event that draws random numbers."""
     outputs = {}
     for device, threads in (("cpp_standalone", 0), ("edff_standalone", 2)):
         out = tmp_path / f"{device}.npz"
@@ -199,6 +200,8 @@ def test_generic_network_equals_cpp_standalone(tmp_path):
     plain, ours = outputs["cpp_standalone"], outputs["edff_standalone"]
     assert len(plain["spikes_i"]) > 100
     assert np.ptp(plain["summary_count"]) > 0 and np.ptp(plain["summary_total"]) > 0
+    assert len(plain["refractory_i"]) > 100 and len(plain["burst_i"]) > 100
+    assert np.ptp(plain["z_target"]) > 0
     assert set(plain) == set(ours)
     for key in plain:
         if key in CONTRACTION_SENSITIVE:
