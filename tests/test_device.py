@@ -35,7 +35,13 @@ from test_circuit import (
 
 from brian_edff import models
 from brian_edff.circuit import PROJECTIONS, Circuit
-from brian_edff.device import HUGE_PAGES_TUNABLE, huge_pages_environment, thread_safe_by_target
+from brian_edff.device import (
+    HUGE_PAGES_TUNABLE,
+    hoist_shared_loads,
+    huge_pages_environment,
+    may_vectorise,
+    thread_safe_by_target,
+)
 from brian_edff.stimuli import WindowPlan
 from brian_edff.training import initial_state
 
@@ -100,6 +106,14 @@ def test_device_equals_cpp_standalone(plain_runs, step, threads, state_dtype):
     summaries = list((Path(build_dir) / "code_objects").glob(
         "z*_to_summary_summed_variable_*.cpp"))
     assert summaries and all("_edff_sum" in path.read_text() for path in summaries)
+    # Thresholders take the two-pass path; the modulators read the summary once.
+    code_objects = Path(build_dir) / "code_objects"
+    thresholders = list(code_objects.glob("z*_thresholder_codeobject*.cpp"))
+    assert thresholders and all("_edff_conditions" in path.read_text()
+                                for path in thresholders)
+    modulators = list(code_objects.glob("z[12]_modulator_codeobject*.cpp"))
+    assert modulators and all("shared values the loop reads" in path.read_text()
+                              for path in modulators)
     assert sum(r.counts["z1"].sum() for r in plain) > 0, "the circuit must spike"
     for mine, theirs in zip(ours, plain):
         for proj in PROJECTIONS:
@@ -176,6 +190,26 @@ def test_thread_safety_analysis():
     assert not thread_safe_by_target({None: "w += 0.1 * randn()"}, idx, post)
     # A postsynaptic pathway owns presynaptic targets.
     assert thread_safe_by_target({None: "x_pre += w"}, idx, "_presynaptic_idx")
+
+
+def test_shared_loads_move_before_the_loop():
+    """Only loads at index 0 of arrays the loop does not write move out, and
+    nothing moves (or vectorises anew) where a math function is called."""
+    code = ("const float n_spikes = _ptr_array_summary_n_spikes[0];\n"
+            "const float c = _ptr_array_counter[0];\n"
+            "float theta = _ptr_array_z1_theta[_idx];\n"
+            "theta = theta + n_spikes + c;\n"
+            "_ptr_array_counter[0] = c + 1;\n"
+            "_ptr_array_z1_theta[_idx] = theta;")
+    loads, rest = hoist_shared_loads(code)
+    assert loads == "const float n_spikes = _ptr_array_summary_n_spikes[0];"
+    assert rest == "\n".join(line for line in code.split("\n") if line != loads)
+    assert hoist_shared_loads(code.split("\n"))[0] == loads
+    assert not may_vectorise("theta = theta * exp(-dt / tau);")
+    assert not may_vectorise("x = _brian_pow(y, 2);")
+    assert may_vectorise("theta = _clip(theta + rho_b * n_spikes, theta_min, INFINITY);")
+    with_exp = code.replace("theta + n_spikes", "expf(theta) + n_spikes")
+    assert hoist_shared_loads(with_exp) == ("", with_exp)
 
 
 GENERIC_NETWORK = os.path.join(os.path.dirname(__file__), "generic_network.py")
