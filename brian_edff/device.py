@@ -274,9 +274,11 @@ def default_synapse_threads() -> int:
     """Threads of the synaptic event loops by default: 2 on an idle machine
     with 2 or more cores, otherwise 1; decided once per process.
 
-    Measured on a 2-core machine (``benchmarks/bench_speed.py``), two
-    threads beat one at every size of the circuit on a quiet machine; more
-    than two were not measured, so the default stops at two. With the cores
+    Measured on a 2-core machine (``benchmarks/bench_speed.py``, quiet):
+    two threads were as fast as one or faster for ``fast`` and for test
+    images, while reference-size training ran faster on one thread in the
+    later measurements (docs/speed.md); more than two were not measured, so
+    the default stops at two. With the cores
     already busy (two other single-threaded runs), two threads were 7 to 10
     times *slower* than one (the per-step barriers wait for a descheduled
     thread; a shorter OpenMP spin, ``GOMP_SPINCOUNT=1000``, or a passive wait
