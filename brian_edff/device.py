@@ -95,6 +95,11 @@ _VECTOR_MATH_CALL = re.compile(
 _SHARED_LOAD = re.compile(r"^\s*const\s+[\w:]+\s+\w+\s*=\s*(_ptr_array_\w+)\[0\];\s*$")
 
 
+def _code_text(code) -> str:
+    """Generated code as one string (Brian2 may pass a template its lines)."""
+    return "\n".join(code) if isinstance(code, (list, tuple)) else code
+
+
 def may_vectorise(code: str) -> bool:
     """Whether a loop over this generated code may be left to the compiler to
     vectorise where cpp_standalone's loop is not vectorised.
@@ -103,9 +108,7 @@ def may_vectorise(code: str) -> bool:
     differ in the last bit from cpp_standalone's scalar call); comparisons,
     arithmetic, ``clip`` and table lookups vectorise to the same results.
     """
-    if isinstance(code, (list, tuple)):  # lines, as Brian2 may pass them
-        code = "\n".join(code)
-    return _VECTOR_MATH_CALL.search(code) is None
+    return _VECTOR_MATH_CALL.search(_code_text(code)) is None
 
 
 def hoist_shared_loads(vector_code: str) -> tuple[str, str]:
@@ -119,8 +122,7 @@ def hoist_shared_loads(vector_code: str) -> tuple[str, str]:
     loop. Returns ``(loads, rest)``; ``loads`` is empty where nothing moves
     or the code should stay scalar (:func:`may_vectorise`).
     """
-    if isinstance(vector_code, (list, tuple)):  # lines, as Brian2 may pass them
-        vector_code = "\n".join(vector_code)
+    vector_code = _code_text(vector_code)
     if not may_vectorise(vector_code):
         return "", vector_code
     loads, rest = [], []

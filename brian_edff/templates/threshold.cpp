@@ -24,6 +24,15 @@ with a vector form (device.may_vectorise) keeps cpp_standalone's loop.
     {# not_refractory and lastspike are added as needed_variables in the
        Thresholder class (as in Brian2's template) #}
     {% set _eventspace = get_array_name(eventspace_variable) %}
+    {# Appending neuron _idx to the events, as cpp_standalone does (a block
+       variable, not a macro: Brian2 renders every macro of a template). #}
+    {% set _append_event %}
+{{_eventspace}}[_count++] = _idx;
+{% if _uses_refractory %}
+{{not_refractory}}[_idx] = false;
+{{lastspike}}[_idx] = {{t}};
+{% endif %}
+    {% endset %}
 
     //// MAIN CODE ////////////
     // scalar code
@@ -53,11 +62,7 @@ with a vector form (device.may_vectorise) keeps cpp_standalone's loop.
         for(size_t _idx=8 * _word; _idx<8 * _word + 8; _idx++)
         {
             if(_edff_conditions[_idx]) {
-                {{_eventspace}}[_count++] = _idx;
-                {% if _uses_refractory %}
-                {{not_refractory}}[_idx] = false;
-                {{lastspike}}[_idx] = {{t}};
-                {% endif %}
+                {{_append_event|autoindent}}
             }
         }
     }
@@ -69,11 +74,7 @@ with a vector form (device.may_vectorise) keeps cpp_standalone's loop.
         const size_t _vectorisation_idx = _idx;
         {{vector_code|autoindent}}
         if(_cond) {
-            {{_eventspace}}[_count++] = _idx;
-            {% if _uses_refractory %}
-            {{not_refractory}}[_idx] = false;
-            {{lastspike}}[_idx] = {{t}};
-            {% endif %}
+            {{_append_event|autoindent}}
         }
     }
     {% endif %}
