@@ -18,6 +18,9 @@ is also printed as a percentage of it. Beside the wall time per image, the
 CPU time of the compiled binary (user + system, all its threads) per image:
 on a machine busy with other jobs it moves much less than the wall time.
 All devices compute the same spikes and weights (``tests/test_device.py``).
+For the ``standalone/1`` rows also two test chunks run at once, one binary
+and one thread each (``Circuit.run_independent``, what the readouts of an
+evaluation do on an idle 2-core machine), as wall time per image.
 
 Run (plus the first compilation of each network shape and device)::
 
@@ -98,6 +101,17 @@ def measure(circuit, plan, state, params, sizes, images):
             "overhead_s": circuit.last_overhead_s}
 
 
+def measure_at_once(circuit, plans, state, images):
+    """Wall and CPU time per image of test chunks run at once, one binary
+    each (:meth:`Circuit.run_independent`, one synaptic thread each)."""
+    start, cpu_start = time.perf_counter(), children_cpu_s()
+    circuit.run_independent(plans, state.weights, state.theta_base, jobs=len(plans))
+    seconds = time.perf_counter() - start
+    cpu = children_cpu_s() - cpu_start
+    return {"s": seconds, "ms_per_image": 1000 * seconds / (images * len(plans)),
+            "cpu_ms_per_image": 1000 * cpu / (images * len(plans))}
+
+
 def plans(name, n):
     """Parameters, a training plan and a test plan of ``n`` windows, initial state."""
     params = load_params(name)
@@ -141,7 +155,7 @@ DEVICE_RUNS = (("cpp_standalone", "cpp_standalone", 0), ("standalone/1", "standa
                ("standalone/2", "standalone", 2))
 
 
-def measure_chunks(circuit, plan, state, params, images, chunks):
+def measure_chunks(circuit, plan, state, params, images, chunks, measure=measure):
     """``chunks`` runs of one chunk on one build: the first, and the mean of
     the others (the first again for one chunk).
 
@@ -168,11 +182,15 @@ def bench(name, devices, profile=False, state_dtypes=("float64",), chunks=2):
     # The baseline stays Brian2's cpp_standalone with float64 cells.
     runs = [(label, device, threads, dtype) for label, device, threads in devices
             for dtype in (state_dtypes if device == "standalone" else ("float64",))]
+    # A second test chunk (other phases) for the runs of two chunks at once.
+    second_test = readout_plan(test_plan.pixels, np.random.default_rng(1))
     for label, device, threads, dtype in runs:
         if len(state_dtypes) > 1 or dtype != "float64":
             label = f"{label}, {dtype} state"
+        # One build of brian_edff's device runs with any thread count.
         circuit = Circuit(params.replace(state_dtype=dtype), n_input, n, device=device,
                           threads=threads, profile=profile)
+        at_once = None
         try:
             first_train, train = measure_chunks(circuit, train_plan, state, params, n_train,
                                                 chunks)
@@ -181,10 +199,14 @@ def bench(name, devices, profile=False, state_dtypes=("float64",), chunks=2):
             first_test, test = measure_chunks(circuit, test_plan, state, params, n, chunks)
             if profile:
                 print_profile(f"{name} on {label}, test chunk", circuit, test["s"])
+            if device == "standalone" and threads == 1 and not profile:
+                _, at_once = measure_chunks(
+                    circuit, [test_plan, second_test], state, params, n, chunks,
+                    measure=lambda c, p, s, _params, _sizes, k: measure_at_once(c, p, s, k))
         finally:
             circuit.close()
         rows.append({"label": label, "build_s": circuit.build_s,
-                     "train": train, "test": test,
+                     "train": train, "test": test, "test_at_once": at_once,
                      "first_train": first_train, "first_test": first_test})
     return params, train_plan, rows
 
@@ -264,11 +286,11 @@ def main():
                          device=device, threads=threads)
         return
     header = ("| params | sizes | T | device | ms/train image | ms/test image | "
-              "CPU ms/train image | CPU ms/test image | "
+              "ms/test image, 2 chunks at once | CPU ms/train image | CPU ms/test image | "
               "M events/s | % of ceiling | train speed-up | test speed-up | "
               "chunk overhead % | 60k-image epoch, min | first chunk, ms/train, test image "
               "| build s |")
-    lines = [header, "|" + "---|" * 16]
+    lines = [header, "|" + "---|" * 17]
     runtime = []
     for name in args.params:
         params, train_plan, rows = bench(name, devices, profile=args.profile,
@@ -280,9 +302,12 @@ def main():
         for row in rows:
             train, test = row["train"], row["test"]
             events = train["events_per_s"]
+            at_once = row["test_at_once"]
+            at_once = f"{at_once['ms_per_image']:.2f}" if at_once else "-"
             lines.append(
                 f"| {name} | {params.n_hidden1}/{params.n_hidden2} | {params.T} | "
                 f"{row['label']} | {train['ms_per_image']:.1f} | {test['ms_per_image']:.2f} | "
+                f"{at_once} | "
                 f"{train['cpu_ms_per_image']:.1f} | {test['cpu_ms_per_image']:.2f} | "
                 f"{events / 1e6:.0f} | {100 * events / ceiling:.1f} | "
                 f"{base['train']['s'] / train['s']:.2f}x | "

@@ -52,6 +52,7 @@ from .device import (
     COMPILED_DEVICES,
     StandaloneBuild,
     default_cache_dir,
+    default_parallel_runs,
     default_synapse_threads,
     templates_digest,
 )
@@ -390,9 +391,11 @@ class Circuit:
     threads : int, optional
         ``"standalone"``: threads of the synaptic event loops (default
         :func:`brian_edff.device.default_synapse_threads`, 2 on an idle
-        machine with 2+ cores, else 1; results do not depend on it). ``"cpp_standalone"``:
-        Brian2's OpenMP threads (default 0, off; Brian2 runs synapse code
-        that writes postsynaptic variables on one thread).
+        machine with 2+ cores, else 1; results do not depend on it). The
+        build is the same for any count: the attribute may be changed
+        between runs. ``"cpp_standalone"``: Brian2's OpenMP threads
+        (default 0, off; compiled in; Brian2 runs synapse code that writes
+        postsynaptic variables on one thread).
     profile : bool
         Build the standalone project with Brian2's per-code-object timers
         (see :meth:`profiling_info`).
@@ -462,9 +465,11 @@ class Circuit:
     def build_key(self) -> str:
         """Hash of everything compiled into a standalone build."""
         p = self.params
+        # Brian2's OpenMP threads are compiled in; our device's are the run's.
+        threads = self.threads if self.device == "cpp_standalone" else "any"
         shape = (self.device, self.n_input, p.n_hidden1, p.n_hidden2, p.n_labels, p.T,
                  float(p.dt), p.csdp_step, self.n_windows, self.record_spikes,
-                 self.threads, self.profile, self.weight_dtype, self.lazy_decay)
+                 threads, self.profile, self.weight_dtype, self.lazy_decay)
         if p.state_dtype != "float64":
             # Appended only when set, so that float64 builds keep their cache;
             # "single" marks builds whose generated code is single precision
@@ -904,23 +909,99 @@ class Circuit:
                 simulate_s = time.perf_counter() - simulate_start
         else:
             objs = self._built
-            run_args = {objs["funcs"][name]: values
-                        for name, values in plan.timed_array_values().items()}
-            run_args.update(self.constants(objs))
-            for proj in PROJECTIONS:
-                run_args[objs["synapses"][proj.name].w] = self.dense_to_vector(
-                    proj, weights[proj.name])
-            for (name, var), values in syn_values.items():
-                run_args[getattr(objs["synapses"][name], var)] = values
-            for (name, var), values in pop_values.items():
-                run_args[getattr(objs["pops"][name], var)] = values
-            for name, values in theta_base.items():
-                run_args[objs["pops"][name].theta_base] = np.asarray(values, dtype=float)
-            simulate_s = self._build.run(run_args)
+            fixed = self._fixed_run_args(weights, theta_base, syn_values, pop_values)
+            simulate_s = self._build.run(self._plan_run_args(plan, fixed), self.threads)
         result = self._collect(objs)
         #: Seconds of the last run spent outside the simulation itself.
         self.last_overhead_s = time.perf_counter() - start - simulate_s
         return result
+
+    def run_independent(self, plans, weights: dict, theta_base: dict,
+                        synapse_state: dict | None = None, jobs: int | None = None,
+                        with_state: bool = False) -> list:
+        """Simulate chunks in which nothing learns, each from the same state.
+
+        On a compiled device up to ``jobs`` binaries run at once, one
+        synaptic thread each where more than one runs (the chunks do not
+        depend on each other: every run starts the generator from the same
+        seed, and the plans' per-window phases make their draws differ). Each
+        result is the one :meth:`run` gives for that plan from this state.
+
+        Parameters
+        ----------
+        plans : list of WindowPlan
+            Chunks of exactly ``n_windows`` windows, none of which learns
+            (:attr:`WindowPlan.learns`).
+        weights, theta_base, synapse_state
+            The state every chunk starts from, as for :meth:`run`.
+        jobs : int, optional
+            Binaries at once (default :func:`brian_edff.device.default_parallel_runs`).
+        with_state : bool
+            Also read back the weights and learning state of every chunk
+            (default: readouts only, the weights and ``synapse_state`` of the
+            results are empty).
+
+        Returns
+        -------
+        list of ChunkResult
+        """
+        plans = list(plans)
+        for plan in plans:
+            if plan.n_windows != self.n_windows:
+                raise ValueError(f"plan has {plan.n_windows} windows, circuit expects "
+                                 f"{self.n_windows}")
+            if plan.learns:
+                raise ValueError("run_independent: a plan switches learning on, so its "
+                                 "chunks depend on each other; use run() chunk by chunk")
+        jobs = default_parallel_runs() if jobs is None else jobs
+        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+            raise ValueError(f"jobs: must be an integer >= 1, got {jobs!r}")
+        if self.device == "runtime":
+            return [self._readouts_only(self.run(plan, weights, theta_base,
+                                                 synapse_state=synapse_state), with_state)
+                    for plan in plans]
+        syn_values, pop_values = self._learning_state(synapse_state)
+        fixed = self._fixed_run_args(weights, theta_base, syn_values, pop_values)
+        threads = self.threads if self.device == "cpp_standalone" or jobs == 1 else 1
+        results = []
+        for first in range(0, len(plans), jobs):
+            batch = plans[first:first + jobs]
+            start = time.perf_counter()
+            simulate_s = self._build.run_many(
+                [self._plan_run_args(plan, fixed) for plan in batch], threads)
+            for job in range(len(batch)):
+                self._build.select(job)
+                results.append(self._collect(self._built, with_state))
+            self.last_overhead_s = time.perf_counter() - start - simulate_s
+        return results
+
+    @staticmethod
+    def _readouts_only(result: ChunkResult, with_state: bool) -> ChunkResult:
+        if not with_state:
+            result.weights, result.synapse_state = {}, {}
+        return result
+
+    def _fixed_run_args(self, weights, theta_base, syn_values, pop_values) -> dict:
+        """run_args of a compiled run that do not depend on the plan."""
+        objs = self._built
+        run_args = dict(self.constants(objs))
+        for proj in PROJECTIONS:
+            run_args[objs["synapses"][proj.name].w] = self.dense_to_vector(
+                proj, weights[proj.name])
+        for (name, var), values in syn_values.items():
+            run_args[getattr(objs["synapses"][name], var)] = values
+        for (name, var), values in pop_values.items():
+            run_args[getattr(objs["pops"][name], var)] = values
+        for name, values in theta_base.items():
+            run_args[objs["pops"][name].theta_base] = np.asarray(values, dtype=float)
+        return run_args
+
+    def _plan_run_args(self, plan, fixed: dict) -> dict:
+        """``fixed`` and the plan's TimedArray values: one compiled run's run_args."""
+        funcs = self._built["funcs"]
+        run_args = {funcs[name]: values for name, values in plan.timed_array_values().items()}
+        run_args.update(fixed)
+        return run_args
 
     def _runtime_network(self, plan):
         """The runtime device's network for ``plan``, built once per circuit.
@@ -957,18 +1038,18 @@ class Circuit:
                 pop_values[(name, var)] = values * brian2.second if var == "t_csdp" else values
         return syn_values, pop_values
 
-    def _collect(self, objs) -> ChunkResult:
-        """Read weights and per-window readouts after a run."""
-        weights = {proj.name: self.vector_to_dense(proj, np.asarray(
-            objs["synapses"][proj.name].w[:]), dtype=self.weight_dtype)
-            for proj in PROJECTIONS}
-        synapse_state = {}
-        for proj in PROJECTIONS:
+    def _collect(self, objs, with_state: bool = True) -> ChunkResult:
+        """Read weights (``with_state``) and per-window readouts after a run."""
+        weights, synapse_state = {}, {}
+        for proj in PROJECTIONS if with_state else ():
+            weights[proj.name] = self.vector_to_dense(proj, np.asarray(
+                objs["synapses"][proj.name].w[:]), dtype=self.weight_dtype)
+        for proj in PROJECTIONS if with_state else ():
             for var in self.state_variables(proj):
                 values = np.asarray(getattr(objs["synapses"][proj.name], var)[:])
                 synapse_state[f"{proj.name}.{var}"] = self.vector_to_dense(
                     proj, values, dtype=np.float64)
-        for name in STATEFUL_POPULATIONS:
+        for name in STATEFUL_POPULATIONS if with_state else ():
             for var in self.neuron_state_variables(name):
                 values = getattr(objs["pops"][name], var)[:]
                 synapse_state[f"{name}.{var}"] = np.array(values, dtype=np.float64)

@@ -24,7 +24,8 @@ from the model's strings; only the loop around them is ours:
   statements that write only synaptic and target variables and draw no
   random numbers are split by target block: each thread owns disjoint target
   neurons and every sum into a target keeps its serial order, so results do
-  not depend on the thread count.
+  not depend on the thread count. The count is the run's
+  (``$BRIAN_EDFF_SYNAPSE_THREADS``), not the build's: one build runs with any.
 
 * ``summed_variable.cpp``: a summed variable onto a one-cell group (the
   layer summaries) is summed in a register rather than through the target
@@ -50,8 +51,10 @@ Pathways with delays keep Brian2's spike queue and template unchanged.
 
 Besides the device, this module holds what the circuit needs to run on a
 compiled device: the build cache (one compiled project per network shape and
-model, shared by processes), the run_args files of one chunk, and the
-results folders (:class:`StandaloneBuild`).
+model, shared by processes), the run_args files of one chunk, the results
+folders, and several runs of one build at once, each in a folder of its own
+(:class:`StandaloneBuild`, :meth:`StandaloneBuild.run_many`: the readouts'
+chunks, which do not depend on each other).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import time
 
 import brian2
@@ -73,7 +77,8 @@ from brian2.devices.device import all_devices
 from brian2.parsing.statements import parse_statement
 
 __all__ = ["EdffStandaloneDevice", "EdffCodeObject", "DEVICE_NAME", "COMPILED_DEVICES",
-           "StandaloneBuild", "default_cache_dir"]
+           "StandaloneBuild", "default_cache_dir", "default_synapse_threads",
+           "default_parallel_runs"]
 
 #: Name under which the device is registered with Brian2 (``set_device``).
 DEVICE_NAME = "edff_standalone"
@@ -199,28 +204,18 @@ $(OBJS): CXXFLAGS += -include objects.h
 class EdffStandaloneDevice(CPPStandaloneDevice):
     """cpp_standalone with brian_edff's synaptic event loop (see module docstring).
 
-    Attributes
-    ----------
-    synapse_threads : int
-        OpenMP threads of the synaptic event loops (1: serial). Set it before
-        the network is created; Brian2's own ``openmp_threads`` preference
-        stays independent (and, when on, the event loops run serially).
+    Every build is compiled with OpenMP; the number of threads of the
+    synaptic event loops is the run's (``$BRIAN_EDFF_SYNAPSE_THREADS``, which
+    :meth:`StandaloneBuild.run` sets), so one build runs with any thread
+    count. Brian2's own ``openmp_threads`` preference stays independent (and,
+    when on, the event loops run serially).
     """
 
     def __init__(self):
         super().__init__()
-        self.synapse_threads = 1
-
-    def set_synapse_threads(self, n_threads: int) -> None:
-        """Threads of the synaptic event loops (compiled in: set before building)."""
-        if not isinstance(n_threads, int) or n_threads < 1:
-            raise ValueError(f"synapse_threads: must be an integer >= 1, got {n_threads!r}")
-        self.synapse_threads = n_threads
         for args in (self.extra_compile_args, self.extra_link_args):
-            if n_threads > 1 and "-fopenmp" not in args:
+            if "-fopenmp" not in args:
                 args.append("-fopenmp")
-            if n_threads == 1 and "-fopenmp" in args:
-                args.remove("-fopenmp")
 
     def code_object_class(self, codeobj_class=None, fallback_pref=None):
         return EdffCodeObject if codeobj_class is None else codeobj_class
@@ -254,7 +249,6 @@ class EdffStandaloneDevice(CPPStandaloneDevice):
                             else "_presynaptic_idx")
             template_kwds["edff_thread_safe"] = thread_safe_by_target(
                 abstract_code, variable_indices, target_index)
-            template_kwds["edff_threads"] = self.synapse_threads
             template_kwds["edff_min_parallel"] = min_parallel_synapses()
         return super().code_object(
             owner, name, abstract_code, variables, template_name, variable_indices,
@@ -301,6 +295,29 @@ def default_synapse_threads() -> int:
     except (AttributeError, OSError):  # not available on this platform
         load = 0.0
     return 2 if cores >= 2 and cores - load > 1.5 else 1
+
+
+@functools.lru_cache(maxsize=1)
+def default_parallel_runs() -> int:
+    """Binaries run at once for chunks that do not depend on each other (the
+    readouts of :func:`brian_edff.training.evaluate_state`): the cores the
+    1-minute load average leaves free, at least 1; decided once per process.
+
+    Each binary then runs its synaptic loops on one thread. Measured at
+    reference size on this 2-core machine (docs/speed.md): two test chunks at
+    once took 1.85 times less wall time per image than one at a time, where
+    one chunk on two threads gained 10-15 %. Set ``BRIAN_EDFF_JOBS`` (an
+    integer >= 1) to fix it.
+    """
+    chosen = environment_int("BRIAN_EDFF_JOBS", minimum=1)
+    if chosen is not None:
+        return chosen
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not available on this platform
+        load = 0.0
+    return max(1, min(cores, int(cores - load + 0.5)))
 
 
 #: glibc's malloc tunable that backs large allocations with transparent huge
@@ -370,6 +387,7 @@ class StandaloneBuild:
         self.results_name = f"results_{os.getpid()}_{id(self):x}"
         self.build_s = 0.0
         self._active = False
+        self._jobs = []
 
     def build(self, make_network, duration, finalize=None, key: str = ""):
         """Create the network with ``make_network()``, compile it (once) and keep it.
@@ -400,8 +418,6 @@ class StandaloneBuild:
         set_device(COMPILED_DEVICES[self.device_name], directory=self.directory,
                    build_on_run=False, with_output=False)
         self._active = True
-        if self.device_name == "standalone":
-            device.set_synapse_threads(self.threads)
         # The compiled generator always starts from seed 0.
         brian2.seed(0)
         objs = make_network()
@@ -422,52 +438,150 @@ class StandaloneBuild:
         self.build_s = time.perf_counter() - start
         return objs
 
-    def run(self, run_args: dict) -> float:
+    def run(self, run_args: dict, threads: int | None = None) -> float:
         """Run the compiled binary once with ``run_args``; seconds it took.
 
-        The binary runs with :func:`huge_pages_environment`.
+        ``threads``: threads of the synaptic event loops in this run (default
+        the build's; ``"standalone"`` only). The results can be read at once
+        (see :meth:`run_many`).
         """
-        from brian2 import device
+        seconds = self.run_many([run_args], threads)
+        self.select(0)
+        return seconds
 
-        arg_strings, files = self._write_run_args(run_args)
+    def run_many(self, run_args_list: list, threads: int | None = None) -> float:
+        """Run the binary once per entry of ``run_args_list``, all at once; wall seconds.
+
+        Each run has its own results folder; :meth:`select` then points
+        Brian2's device at one of them, so that the network's variables read
+        that run's results. Every run starts the generator from the same
+        seed, as a single run does, so a run's results do not depend on the
+        others. Arrays equal in several runs (the same object) are written to
+        one file. The binaries run with :func:`huge_pages_environment` and
+        ``$BRIAN_EDFF_SYNAPSE_THREADS`` set to ``threads``.
+
+        Raises
+        ------
+        RuntimeError
+            If a run fails; the message names the project folder and ends with
+            the run's output.
+        """
+        threads = self.threads if threads is None else int(threads)
+        if threads < 1 and self.device_name == "standalone":
+            raise ValueError(f"threads: must be an integer >= 1, got {threads!r}")
+        written, files, commands = {}, [], []
         try:
-            with huge_pages_environment():
-                start = time.perf_counter()
-                device.run(results_directory=self.results_name, run_args=arg_strings,
-                           with_output=False)
-                return time.perf_counter() - start
+            for job, run_args in enumerate(run_args_list):
+                strings = self._write_run_args(run_args, job, written, files)
+                results = os.path.join(self.directory, self._results_name(job), "")
+                os.makedirs(results, exist_ok=True)
+                commands.append((results, ["--results_dir", results] + strings))
+            environment = self._run_environment(threads)
+            start = time.perf_counter()
+            running = []
+            for results, arguments in commands:
+                output = open(os.path.join(results, "stdout.txt"), "w")
+                running.append((results, output, subprocess.Popen(
+                    self._binary_command() + arguments, cwd=self.directory,
+                    stdout=output, stderr=subprocess.STDOUT, env=environment)))
+            failed = []
+            for results, output, process in running:
+                if process.wait() != 0:
+                    failed.append(results)
+                output.close()
+            seconds = time.perf_counter() - start
         finally:
             for path in files:
                 if os.path.exists(path):
                     os.remove(path)
+        if failed:
+            with open(os.path.join(failed[0], "stdout.txt")) as handle:
+                tail = handle.read()[-2000:]
+            raise RuntimeError(f"Project run failed (project directory: {self.directory}); "
+                               f"its output:\n{tail}")
+        self._jobs = [(results, list(run_args)) for (results, _), run_args
+                      in zip(commands, run_args_list)]
+        return seconds
 
-    def _write_run_args(self, run_args: dict):
-        """Command-line arguments for ``device.run``; arrays go to files of our own.
+    def select(self, job: int) -> None:
+        """Point Brian2's device at the results of run ``job`` of the last
+        :meth:`run_many`, as ``device.run`` leaves it after a run."""
+        from brian2 import get_device
+        from brian2.groups.group import Group
+
+        device = get_device()  # the device itself: the proxy would keep attributes it is given
+        results, keys = self._jobs[job]
+        device.results_dir = results
+        device.has_been_run = True
+        stale = {key.variable if not isinstance(key, TimedArray) else None for key in keys}
+        for var in list(device.array_cache):
+            if var in stale:
+                device.array_cache[var] = None
+        for clock in device.clocks:
+            device.array_cache[clock.variables["t"]] = None
+        checked = set()
+        for var in device.arrays:
+            try:
+                owner = var.owner
+                if isinstance(owner, Group) and owner.name not in checked:
+                    checked.add(owner.name)
+                    owner._check_for_invalid_states()  # warns on NaN, as device.run
+            except ReferenceError:
+                pass
+
+    def _results_name(self, job: int) -> str:
+        return self.results_name if job == 0 else f"{self.results_name}_{job}"
+
+    def _binary_command(self) -> list:
+        """The command that starts the binary (Brian2's ``run_cmd_unix`` preference)."""
+        if os.name == "nt":
+            return ["main"]
+        command = brian2.prefs.devices.cpp_standalone.run_cmd_unix
+        return [command] if isinstance(command, str) else list(command)
+
+    def _run_environment(self, threads: int) -> dict:
+        """This process's environment with Brian2's run variables, huge pages
+        and the synaptic threads."""
+        from brian2 import device
+
+        with huge_pages_environment():
+            environment = dict(os.environ)
+        environment.update(brian2.prefs.devices.cpp_standalone.run_environment_variables)
+        environment.update(device.run_environment_variables)
+        environment["BRIAN_EDFF_SYNAPSE_THREADS"] = str(max(1, threads))
+        return environment
+
+    def _write_run_args(self, run_args: dict, job: int, written: dict, files: list) -> list:
+        """Command-line arguments for one run; arrays go to files of our own.
 
         Brian2 names run_args files by their content and shares them between
         processes; we write uniquely named files instead and delete them after
-        the run, so that concurrent runs of one build never remove each
-        other's inputs.
+        the runs, so that concurrent runs of one build never remove each
+        other's inputs. ``written`` maps ``id`` of an array already written in
+        this batch to its file, so that the runs share it.
         """
-        from brian2 import device
-
-        folder = os.path.join(device.project_dir, "static_arrays")
-        strings, files = [], []
+        folder = os.path.join(self.directory, "static_arrays")
+        strings = []
         for key, value in run_args.items():
             if isinstance(key, TimedArray):
                 name, dtype, scalar = f"{key.name}.values", key.values.dtype, False
             else:
                 name, dtype = f"{key.group_name}.{key.name}", key.dtype
                 scalar = key.variable.scalar
+            if (name, id(value)) in written:
+                strings.append(f"{name}={written[(name, id(value))]}")
+                continue
             array = np.asarray(value, dtype=dtype)
             if scalar or array.size == 1:
                 strings.append(f"{name}={array.item()!r}")
                 continue
-            path = os.path.join(folder, f"run_{self.results_name}_{name}.dat")
+            path = os.path.join(folder, f"run_{self._results_name(job)}_{name}.dat")
             array.tofile(path)
             files.append(path)
-            strings.append(f"{name}={os.path.join('static_arrays', os.path.basename(path))}")
-        return strings, files
+            relative = os.path.join("static_arrays", os.path.basename(path))
+            written[(name, id(value))] = relative
+            strings.append(f"{name}={relative}")
+        return strings
 
     def close(self) -> None:
         """Delete this instance's results and release the device."""
@@ -475,7 +589,9 @@ class StandaloneBuild:
             return
         from brian2 import device, set_device
 
-        shutil.rmtree(os.path.join(self.directory, self.results_name), ignore_errors=True)
+        for job in range(max(1, len(self._jobs))):
+            shutil.rmtree(os.path.join(self.directory, self._results_name(job)),
+                          ignore_errors=True)
         device.reinit()
         device.activate()
         set_device("runtime")

@@ -62,6 +62,13 @@ class WindowPlan:
     def n_windows(self) -> int:
         return len(self.kind)
 
+    @property
+    def learns(self) -> bool:
+        """Whether any window switches a plasticity on (CSDP, classifier or
+        reconstruction): then each chunk starts from the state the last left."""
+        return bool(np.any(self.csdp_on) or np.any(self.classifier_on) or
+                    np.any(self.recon_on))
+
     def window_functions(self) -> dict:
         """The 1-D per-window arrays, by TimedArray name."""
         return {"y_target": self.y_target, "csdp_on": self.csdp_on,

@@ -168,6 +168,9 @@ def run_point(point: dict, spec: dict, sweep_dir: str) -> dict:
         from brian2 import prefs
 
         prefs.codegen.target = spec["codegen_target"]
+    # One binary at a time in the readouts too: the runs fill the cores
+    # (device.default_parallel_runs; the worker is a process of its own).
+    os.environ.setdefault("BRIAN_EDFF_JOBS", "1")
     try:
         params = spec["base"].replace(**point["values"]).validate()
         dataset = load_dataset(spec["dataset"], point["seed"])

@@ -52,6 +52,7 @@ from .circuit import (
     upgrade_synapse_state,
 )
 from .datasets import Dataset, load_dataset
+from .device import default_parallel_runs
 from .models import Model, load_model
 from .params import Params, ParamsError
 from .stimuli import MODES, goodness_plan, head_plan, readout_plan, training_plan
@@ -150,6 +151,30 @@ def simulate(circuit: Circuit, plan, state: CircuitState, progress=None):
     return state, Readouts.concatenate(parts)
 
 
+def read_out(circuit: Circuit, plan, state: CircuitState, progress=None,
+             jobs: int | None = None) -> Readouts:
+    """Readouts of ``plan``, in which nothing learns, every chunk from ``state``.
+
+    The chunks do not depend on each other, so a compiled circuit runs up to
+    ``jobs`` of them at once (:meth:`Circuit.run_independent`); the readouts
+    are those of :func:`simulate` chunk by chunk.
+    """
+    chunks = list(plan.chunks(circuit.n_windows))
+    step = jobs or default_parallel_runs()
+    parts = []
+    for first in range(0, len(chunks), step):
+        batch = chunks[first:first + step]
+        results = circuit.run_independent([chunk for _, chunk in batch], state.weights,
+                                          state.theta_base, state.synapse_state, jobs=step)
+        for (start, _), result in zip(batch, results):
+            n = min(circuit.n_windows, plan.n_windows - start)
+            parts.append(Readouts({k: v[:n] for k, v in result.counts.items()},
+                                  result.goodness[:n], result.recon[:n]))
+            if progress is not None:
+                progress.update(n)
+    return Readouts.concatenate(parts)
+
+
 def _progress(total, desc, enabled):
     if not enabled:
         return None
@@ -167,7 +192,7 @@ def evaluate_state(circuit: Circuit, state: CircuitState, dataset: Dataset, seed
     rng = np.random.default_rng([seed, 0xE7A1, len(x)])
     bar = _progress(len(x) * (1 + (params.n_labels if goodness else 0)) +
                     (len(dataset.train_x) if probe else 0), f"evaluate {split}", progress)
-    _, out = simulate(circuit, readout_plan(x, rng), state, bar)
+    out = read_out(circuit, readout_plan(x, rng), state, bar)
     predictions = readout.classifier_predictions(out.counts["zy"])
     bce, mse = readout.reconstruction_errors(out.recon, x)
     metrics = {"n_images": int(len(x)),
@@ -180,13 +205,13 @@ def evaluate_state(circuit: Circuit, state: CircuitState, dataset: Dataset, seed
               "z2_counts": out.counts["z2"], "recon": out.recon,
               "images": x}
     if goodness:
-        _, cand = simulate(circuit, goodness_plan(x, params.n_labels, rng), state, bar)
+        cand = read_out(circuit, goodness_plan(x, params.n_labels, rng), state, bar)
         g_pred = readout.goodness_predictions(cand.goodness, params.n_labels)
         metrics["goodness_accuracy"] = readout.accuracy(g_pred, y)
         arrays["goodness_candidates"] = cand.goodness.reshape(len(x), params.n_labels, -1)
         arrays["goodness_predictions"] = g_pred
     if probe:
-        _, train_out = simulate(circuit, readout_plan(dataset.train_x, rng), state, bar)
+        train_out = read_out(circuit, readout_plan(dataset.train_x, rng), state, bar)
         features = np.hstack([train_out.counts["z1"], train_out.counts["z2"]])
         test_features = np.hstack([out.counts["z1"], out.counts["z2"]])
         metrics["probe_accuracy"], arrays["probe_predictions"] = readout.probe_accuracy(

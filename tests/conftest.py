@@ -10,7 +10,7 @@ os.environ.setdefault("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", "0")
 
 # One thread for the synaptic event loops wherever a test does not choose:
 # the default otherwise follows the machine's load, which changes during the
-# suite, and the thread count is part of a build, so processes started at
-# different times would compile the same circuit twice. Tests of two threads
-# pass threads=2 (brian_edff.device.default_synapse_threads).
+# suite (the thread count is the run's, not the build's; Brian2's own
+# cpp_standalone compiles its OpenMP threads in). Tests of two threads pass
+# threads=2 (brian_edff.device.default_synapse_threads).
 os.environ.setdefault("BRIAN_EDFF_THREADS", "1")

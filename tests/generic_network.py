@@ -2,11 +2,12 @@
 
 Run as ``python generic_network.py DEVICE THREADS BUILD_DIR OUT.npz``: builds the
 network on ``DEVICE`` (``cpp_standalone`` or ``edff_standalone`` with
-``THREADS`` synapse threads), runs it and saves spikes, voltages and every
+``THREADS`` synapse threads in its run), runs it and saves spikes, voltages and every
 weight. Each run is a process of its own, as Brian2 builds one standalone
 project per process.
 """
 
+import os
 import sys
 
 import numpy as np
@@ -30,7 +31,9 @@ import brian_edff.device  # noqa: F401  (registers edff_standalone)
 def build_and_run(device_name, threads, directory):
     set_device(device_name, directory=directory, build_on_run=False, with_output=False)
     if device_name == "edff_standalone":
-        device.set_synapse_threads(threads)
+        # The device's threads are the run's: Brian2's device.run starts the
+        # binary with this process's environment.
+        os.environ["BRIAN_EDFF_SYNAPSE_THREADS"] = str(threads)
     seed(1)
     rng = np.random.RandomState(3)
     source = NeuronGroup(50, "x : 1\nu : 1", threshold="rand() < 0.3",

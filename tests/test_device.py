@@ -10,8 +10,9 @@ sparse connectivity, several synapses per pair, writes to presynaptic
 variables, delays, ``on_post``, random numbers in statements).
 
 Every test compiles standalone projects (about a minute each on 2 cores; the
-builds of one shape are cached between tests). The default suite builds
-once: the device with two threads against the NumPy reference. The
+builds of one shape are cached between tests, and one build runs with any
+thread count). The default suite builds once: the device with two threads
+against the NumPy reference, and readout chunks two at a time. The
 comparisons with ``cpp_standalone`` (one more build each), the model-edit and
 generic-network tests are marked slow (``pytest -m slow``).
 """
@@ -42,8 +43,8 @@ from brian_edff.device import (
     may_vectorise,
     thread_safe_by_target,
 )
-from brian_edff.stimuli import WindowPlan
-from brian_edff.training import initial_state
+from brian_edff.stimuli import WindowPlan, readout_plan
+from brian_edff.training import initial_state, read_out, simulate
 
 pytestmark = pytest.mark.standalone
 
@@ -132,20 +133,27 @@ def test_device_equals_cpp_standalone(plain_runs, step, threads, state_dtype):
     assert moved > 0, "the weights must learn for the comparison to mean anything"
 
 
-def test_device_equals_numpy_reference():
+@pytest.fixture(scope="module")
+def homeostatic_circuit():
+    """The device's build of the small circuit with homeostatic thresholds
+    (two synaptic threads by default)."""
+    params = small_params(rho_h=0.002)
+    circuit = Circuit(params, N_INPUT, 3, device="standalone", threads=2,
+                      weight_dtype="float64", record_spikes=True)
+    yield circuit
+    circuit.close()
+
+
+def test_device_equals_numpy_reference(homeostatic_circuit):
     """Fixed input spikes, every rule on, homeostatic thresholds included: the
     device agrees with the NumPy reference (the golden tests cover the
     device without them)."""
-    params = small_params(rho_h=0.002)
+    circuit = homeostatic_circuit
+    params = circuit.params
     state = initial_state(params, N_INPUT, seed=5)
     plan = three_windows()
     ref, _, windows = run_reference(params, state, plan)
-    circuit = Circuit(params, N_INPUT, plan.n_windows, device="standalone", threads=2,
-                      weight_dtype="float64", record_spikes=True)
-    try:
-        result = circuit.run(plan, state.weights, state.theta_base)
-    finally:
-        circuit.close()
+    result = circuit.run(plan, state.weights, state.theta_base)
     for proj in PROJECTIONS:
         np.testing.assert_allclose(result.weights[proj.name], ref.W[proj.name],
                                    atol=TOLERANCE["float64"]["weight"], err_msg=proj.name)
@@ -157,6 +165,29 @@ def test_device_equals_numpy_reference():
         np.testing.assert_allclose(result.synapse_state[f"{name}.h"], ref.h[name],
                                    atol=1e-12, err_msg=f"{name}.h")
     assert result.counts["z1"].sum() > 0
+
+
+def test_independent_chunks_at_once_equal_chunk_by_chunk(homeostatic_circuit):
+    """Readout chunks run two binaries at once (one synaptic thread each) and
+    give what the same build gives chunk by chunk on two threads: the
+    device's thread count is the run's, and no chunk depends on another."""
+    circuit = homeostatic_circuit
+    state = initial_state(circuit.params, N_INPUT, seed=6)
+    images = np.random.default_rng(3).random((8, N_INPUT))
+    plan = readout_plan(images, np.random.default_rng(4))  # 3 chunks, the last padded
+    _, serial = simulate(circuit, plan, state)
+    at_once = read_out(circuit, plan, state, jobs=2)
+    assert serial.counts["z1"].sum() > 0 and np.ptp(serial.goodness) > 0
+    for name in ("z1", "z2", "zy"):
+        np.testing.assert_array_equal(at_once.counts[name], serial.counts[name], err_msg=name)
+    np.testing.assert_array_equal(at_once.goodness, serial.goodness)
+    np.testing.assert_array_equal(at_once.recon, serial.recon)
+    learning = three_windows()
+    with pytest.raises(ValueError, match="switches learning on"):
+        circuit.run_independent([learning], state.weights, state.theta_base)
+    with pytest.raises(ValueError, match="jobs: must be an integer >= 1"):
+        circuit.run_independent([plan.select(slice(0, 3))], state.weights,
+                                state.theta_base, jobs=0)
 
 
 @pytest.mark.slow

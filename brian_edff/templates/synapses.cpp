@@ -12,9 +12,10 @@ arithmetic target indices, other contiguous rows as index ranges, the rest
 through their list of synapses, in the order Brian2's spike queue
 would deliver them. `edff_thread_safe` (set by the device) says that the
 statements write only synaptic and target variables and draw no random
-numbers; then, with `edff_threads` > 1 (the device's `synapse_threads`),
-`edff_threads` OpenMP threads each apply the part of every row that targets
-their own block of neurons (Brian2's own OpenMP setting stays off, so the
+numbers; then, where the run asks for more than one thread
+(`brian_edff_synapse_threads()`, read once from the environment, see
+synapses_classes.cpp), that many OpenMP threads each apply the part of every
+row that targets their own block of neurons (Brian2's own OpenMP setting stays off, so the
 neuron code, and its random numbers, run as in a serial build). Otherwise the loop runs on one thread.
 Pathways with delays use Brian2's spike queue, as cpp_standalone does.
 #}
@@ -28,7 +29,7 @@ Pathways with delays use Brian2's spike queue, as cpp_standalone does.
     {% endif %}
 {% endfor %}
 {% set _targets = '_synaptic_post' if pathway.prepost == 'pre' else '_synaptic_pre' %}
-{% set _split = edff_thread_safe and edff_threads > 1 and not openmp_pragma('with_openmp') %}
+{% set _split = edff_thread_safe and not openmp_pragma('with_openmp') %}
 {# All-to-all rows: the target index is arithmetic, not loaded (see
    SynapticPathway::prepare_targets), so the compiler sees contiguous
    target variables and can vectorise the row. #}
@@ -142,7 +143,7 @@ for (int _event = 0; _event < _n_events; _event++)
         {{pathway.name}}.prepare_targets(_targets.empty() ? 0 : &(_targets[0]),
                                          {{pathway.target.start}},
                                          {{pathway.target.stop - pathway.target.start}},
-                                         {{edff_threads if _split else 1}});
+                                         {{'brian_edff_synapse_threads()' if _split else 1}});
     }
 {% endblock %}
 
@@ -161,13 +162,13 @@ for (int _event = 0; _event < _n_events; _event++)
         const int32_t * const _events = _pathway.events;
         const int _n_events = _pathway.n_events;
         {% if _split %}
-        if (_pathway.split_by_target && _n_events > 0{% if edff_min_parallel > 0 %}
+        if (_pathway.split_by_target && _pathway.split_threads > 1 && _n_events > 0{% if edff_min_parallel > 0 %}
             && _pathway.event_synapses() >= {{edff_min_parallel}}{% endif %})
         {
-            #pragma omp parallel num_threads({{edff_threads}})
+            #pragma omp parallel num_threads(_pathway.split_threads)
             {
                 const int _thread = omp_get_thread_num();
-                const int _stride = {{edff_threads}} + 1;
+                const int _stride = _pathway.split_threads + 1;
                 const size_t * const _row_split = &(_pathway.row_split[0]);
                 for (int _event = 0; _event < _n_events; _event++)
                 {

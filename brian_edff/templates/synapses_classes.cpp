@@ -18,7 +18,10 @@ without the diagonal) are walked run by run, each with arithmetic targets
 (`segmented_rows`). With OpenMP,
 `prepare_split` cuts every row at the same target boundaries, so that each
 thread owns a disjoint block of target neurons and every sum into a target
-keeps its serial order. Pathways with delays keep Brian2's spike queue.
+keeps its serial order. The number of threads is the run's, not the
+build's: `brian_edff_synapse_threads()` reads `BRIAN_EDFF_SYNAPSE_THREADS`
+once (1 where unset), so one build runs with any thread count. Pathways
+with delays keep Brian2's spike queue.
 #}
 {% macro cpp_file() %}
 {% endmacro %}
@@ -31,7 +34,21 @@ keeps its serial order. Pathways with delays keep Brian2's spike queue.
 #include<vector>
 #include<algorithm>
 #include<stdint.h>
+#include<cstdlib>
 {{ openmp_pragma('include') }}
+
+// brian_edff: threads of the synaptic event loops in this run, from the
+// environment (the Python side sets it for every run; 1 where unset or not
+// a positive integer). Results do not depend on it.
+inline int brian_edff_synapse_threads()
+{
+	static const int n_threads = []() {
+		const char *value = std::getenv("BRIAN_EDFF_SYNAPSE_THREADS");
+		const int n = value ? std::atoi(value) : 1;
+		return n >= 1 ? n : 1;
+	}();
+	return n_threads;
+}
 
 #include "brianlib/spikequeue.h"
 
