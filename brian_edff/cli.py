@@ -41,6 +41,13 @@ __all__ = ["main"]
 USER_ERRORS = (ParamsError, DataError, CheckpointError, ModelError)
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m brian_edff",
@@ -81,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default="standalone", choices=DEVICES)
     evaluate.add_argument("--threads", type=int, default=None,
                           help="threads of the compiled device (as for train)")
+    evaluate.add_argument("--jobs", type=_positive_int, default=None,
+                          help="readout chunks run at once, one thread each (default: the "
+                               "cores the load leaves free; results do not depend on it)")
     evaluate.add_argument("--no-progress", action="store_true")
 
     extend = sub.add_parser("extend", help="more head-only epochs on a finished run, "
@@ -212,7 +222,7 @@ def _cmd_evaluate(args) -> int:
                       model=recorded_model(config), threads=args.threads)
     try:
         metrics, arrays = evaluate_state(circuit, state, dataset, config.get("seed", 0),
-                                         progress=not args.no_progress)
+                                         progress=not args.no_progress, jobs=args.jobs)
     finally:
         circuit.close()
     out = {"dataset": dataset.name, "run_dir": args.run_dir, "test": metrics}

@@ -185,14 +185,19 @@ def _progress(total, desc, enabled):
 
 def evaluate_state(circuit: Circuit, state: CircuitState, dataset: Dataset, seed: int,
                    split: str = "test", probe: bool = True, goodness: bool = True,
-                   progress: bool = False) -> tuple[dict, dict]:
-    """Every readout on ``split``; returns (metrics, per-image arrays)."""
+                   progress: bool = False, jobs: int | None = None) -> tuple[dict, dict]:
+    """Every readout on ``split``; returns (metrics, per-image arrays).
+
+    ``jobs``: readout chunks run at once on a compiled device (:func:`read_out`;
+    default :func:`brian_edff.device.default_parallel_runs`). The metrics do
+    not depend on it.
+    """
     params = circuit.params
     x, y = getattr(dataset, f"{split}_x"), getattr(dataset, f"{split}_y")
     rng = np.random.default_rng([seed, 0xE7A1, len(x)])
     bar = _progress(len(x) * (1 + (params.n_labels if goodness else 0)) +
                     (len(dataset.train_x) if probe else 0), f"evaluate {split}", progress)
-    out = read_out(circuit, readout_plan(x, rng), state, bar)
+    out = read_out(circuit, readout_plan(x, rng), state, bar, jobs)
     predictions = readout.classifier_predictions(out.counts["zy"])
     bce, mse = readout.reconstruction_errors(out.recon, x)
     metrics = {"n_images": int(len(x)),
@@ -205,13 +210,13 @@ def evaluate_state(circuit: Circuit, state: CircuitState, dataset: Dataset, seed
               "z2_counts": out.counts["z2"], "recon": out.recon,
               "images": x}
     if goodness:
-        cand = read_out(circuit, goodness_plan(x, params.n_labels, rng), state, bar)
+        cand = read_out(circuit, goodness_plan(x, params.n_labels, rng), state, bar, jobs)
         g_pred = readout.goodness_predictions(cand.goodness, params.n_labels)
         metrics["goodness_accuracy"] = readout.accuracy(g_pred, y)
         arrays["goodness_candidates"] = cand.goodness.reshape(len(x), params.n_labels, -1)
         arrays["goodness_predictions"] = g_pred
     if probe:
-        train_out = read_out(circuit, readout_plan(dataset.train_x, rng), state, bar)
+        train_out = read_out(circuit, readout_plan(dataset.train_x, rng), state, bar, jobs)
         features = np.hstack([train_out.counts["z1"], train_out.counts["z2"]])
         test_features = np.hstack([out.counts["z1"], out.counts["z2"]])
         metrics["probe_accuracy"], arrays["probe_predictions"] = readout.probe_accuracy(

@@ -22,9 +22,10 @@ from brian_edff.cli import main
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def cli(*args, timeout=900):
+def cli(*args, timeout=900, env=None):
     return subprocess.run([sys.executable, "-m", "brian_edff", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout,
+                          env=None if env is None else {**os.environ, **env})
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +34,10 @@ def trained(tmp_path_factory):
     runs = {}
     for name, extra in (("learned", []), ("frozen", ["--no-plasticity"])):
         out = base / name
+        # Readout chunks one at a time here; evaluate runs two at once.
         result = cli("train", "--dataset", "digits", "--params", "fast", "--epochs", "2",
-                     "--seed", "0", "--out", str(out), "--no-progress", *extra)
+                     "--seed", "0", "--out", str(out), "--no-progress", *extra,
+                     env={"BRIAN_EDFF_JOBS": "1"})
         assert result.returncode == 0, result.stderr[-2000:]
         runs[name] = out
     return runs
@@ -70,7 +73,9 @@ def test_learning_works(trained):
 
 
 def test_evaluate_reproduces_metrics(trained):
-    result = cli("evaluate", str(trained["learned"]), "--no-progress")
+    """The same metrics from the saved weights, with readout chunks two at a
+    time where training scored them one at a time."""
+    result = cli("evaluate", str(trained["learned"]), "--no-progress", "--jobs", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     again = json.loads((trained["learned"] / "evaluation.json").read_text())["test"]
     saved = json.loads((trained["learned"] / "metrics.json").read_text())["test"]
@@ -125,16 +130,19 @@ def test_errors_are_one_line(tmp_path, capsys, args, message):
 
 
 @pytest.mark.parametrize("variable, value", [("BRIAN_EDFF_THREADS", "two"),
-                                             ("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", "-5")])
+                                             ("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", "-5"),
+                                             ("BRIAN_EDFF_JOBS", "0")])
 def test_bad_environment_is_one_line(tmp_path, capsys, monkeypatch, variable, value):
     from brian_edff import device
 
     monkeypatch.setenv(variable, value)
     device.default_synapse_threads.cache_clear()
+    device.default_parallel_runs.cache_clear()
     try:
         code = main(["train", "--dataset", "digits", "--out", str(tmp_path / "r")])
     finally:
         device.default_synapse_threads.cache_clear()
+        device.default_parallel_runs.cache_clear()
     err = capsys.readouterr().err
     assert code == 2 and f"{variable}: must be an integer" in err and err.count("\n") == 1
     assert not (tmp_path / "r").exists()

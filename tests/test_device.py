@@ -345,6 +345,31 @@ def test_default_threads_from_the_environment(monkeypatch):
         device.default_synapse_threads.cache_clear()
 
 
+@pytest.mark.parametrize("cores, load, expected", [(2, 0.2, 2), (2, 0.8, 1), (2, 2.5, 1),
+                                                   (1, 0.0, 1), (16, 3.0, 13)])
+def test_parallel_runs_follow_the_free_cores(monkeypatch, cores, load, expected):
+    """Readout chunks run at once on the cores the load leaves free;
+    BRIAN_EDFF_JOBS fixes it, a bad value is a one-line error."""
+    from brian_edff import device
+
+    monkeypatch.delenv("BRIAN_EDFF_JOBS", raising=False)
+    monkeypatch.setattr(device.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(device.os, "getloadavg", lambda: (load, load, load))
+    device.default_parallel_runs.cache_clear()
+    try:
+        assert device.default_parallel_runs() == expected
+        monkeypatch.setenv("BRIAN_EDFF_JOBS", "3")
+        assert device.default_parallel_runs() == expected  # decided once per process
+        device.default_parallel_runs.cache_clear()
+        assert device.default_parallel_runs() == 3
+        monkeypatch.setenv("BRIAN_EDFF_JOBS", "0")
+        device.default_parallel_runs.cache_clear()
+        with pytest.raises(ValueError, match="BRIAN_EDFF_JOBS: must be an integer >= 1"):
+            device.default_parallel_runs()
+    finally:
+        device.default_parallel_runs.cache_clear()
+
+
 def test_split_threshold_from_the_environment(monkeypatch):
     """The split threshold: default, override, and a one-line error for bad values."""
     from brian_edff.device import MIN_PARALLEL_SYNAPSES, min_parallel_synapses
