@@ -289,12 +289,18 @@ def default_synapse_threads() -> int:
     chosen = environment_int("BRIAN_EDFF_THREADS", minimum=1)
     if chosen is not None:
         return chosen
+    cores, free = _cores_and_free()
+    return 2 if cores >= 2 and free > 1.5 else 1
+
+
+def _cores_and_free() -> tuple:
+    """(cores, cores the 1-minute load average leaves free)."""
     cores = os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # not available on this platform
         load = 0.0
-    return 2 if cores >= 2 and cores - load > 1.5 else 1
+    return cores, cores - load
 
 
 @functools.lru_cache(maxsize=1)
@@ -312,12 +318,8 @@ def default_parallel_runs() -> int:
     chosen = environment_int("BRIAN_EDFF_JOBS", minimum=1)
     if chosen is not None:
         return chosen
-    cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not available on this platform
-        load = 0.0
-    return max(1, min(cores, int(cores - load + 0.5)))
+    cores, free = _cores_and_free()
+    return max(1, min(cores, int(free + 0.5)))
 
 
 #: glibc's malloc tunable that backs large allocations with transparent huge
@@ -576,7 +578,10 @@ class StandaloneBuild:
                 strings.append(f"{name}={array.item()!r}")
                 continue
             path = os.path.join(folder, f"run_{self._results_name(job)}_{name}.dat")
-            array.tofile(path)
+            # A Python-level write: Ctrl-C during it stays a KeyboardInterrupt
+            # (ndarray.tofile turns it into a SystemError).
+            with open(path, "wb") as handle:
+                handle.write(array.tobytes())
             files.append(path)
             relative = os.path.join("static_arrays", os.path.basename(path))
             written[(name, id(value))] = relative
