@@ -240,11 +240,17 @@ def _terminate(signum, frame):
 def _check_environment() -> None:
     """The device's environment settings, read now so that a bad value stops
     the command before anything is written (ValueError, one line)."""
-    from .device import default_parallel_runs, default_synapse_threads, min_parallel_synapses
+    from .device import (
+        default_parallel_runs,
+        default_synapse_threads,
+        min_parallel_synapses,
+        vector_width,
+    )
 
     default_synapse_threads()
     default_parallel_runs()
     min_parallel_synapses()
+    vector_width()
 
 
 def main(argv=None) -> int:

@@ -63,6 +63,7 @@ import contextlib
 import functools
 import hashlib
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -250,6 +251,7 @@ class EdffStandaloneDevice(CPPStandaloneDevice):
             template_kwds["edff_thread_safe"] = thread_safe_by_target(
                 abstract_code, variable_indices, target_index)
             template_kwds["edff_min_parallel"] = min_parallel_synapses()
+            template_kwds["edff_vector_width"] = synapse_vector_width()
         return super().code_object(
             owner, name, abstract_code, variables, template_name, variable_indices,
             codeobj_class=codeobj_class, template_kwds=template_kwds,
@@ -509,7 +511,6 @@ class StandaloneBuild:
         """Point Brian2's device at the results of run ``job`` of the last
         :meth:`run_many`, as ``device.run`` leaves it after a run."""
         from brian2 import get_device
-        from brian2.groups.group import Group
 
         device = get_device()  # the device itself: the proxy would keep attributes it is given
         results, keys = self._jobs[job]
@@ -521,6 +522,16 @@ class StandaloneBuild:
                 device.array_cache[var] = None
         for clock in device.clocks:
             device.array_cache[clock.variables["t"]] = None
+        # Brian2 compares with 1e50, which overflows to inf for a float32
+        # state (a warning from NumPy on every check; the test stays right).
+        with np.errstate(over="ignore"):
+            self._check_states(device)
+
+    @staticmethod
+    def _check_states(device) -> None:
+        """Brian2's check for NaN and huge values of every group, as after device.run."""
+        from brian2.groups.group import Group
+
         checked = set()
         for var in device.arrays:
             try:
@@ -647,11 +658,48 @@ def min_parallel_synapses() -> int:
     return MIN_PARALLEL_SYNAPSES if chosen is None else chosen
 
 
+#: Vector registers, in bits, that gcc may use for the on_pre row loops of
+#: the device's ``synapses.cpp`` on x86-64 (``#pragma GCC target
+#: ("prefer-vector-width=N")`` in those files only). ``-march=native`` keeps
+#: to 256 bits on AVX-512 machines (older ones lower their clock for 512-bit
+#: work); the rows are memory-bound runs of float32, and on this project's
+#: AVX-512 machine 512 bits made a reference-size test image 8 % faster
+#: (docs/speed.md). Only rows whose code writes synaptic and target variables
+#: alone and calls no math function with a vector form (:func:`may_vectorise`)
+#: get it, so the results stay cpp_standalone's; a wider vector for every
+#: file, or for the strided on_post rows, moved one value of
+#: ``tests/generic_network.py`` by one ulp. ``$BRIAN_EDFF_VECTOR_WIDTH``
+#: overrides it (128, 256 or 512); on a CPU without AVX-512 there are no
+#: 512-bit registers and nothing changes.
+VECTOR_WIDTH = 512
+VECTOR_WIDTHS = (128, 256, 512)
+
+
+def vector_width() -> int:
+    """The vector width asked for (:data:`VECTOR_WIDTH` or the environment's)."""
+    chosen = environment_int("BRIAN_EDFF_VECTOR_WIDTH", minimum=0)
+    if chosen is not None and chosen not in VECTOR_WIDTHS:
+        raise ValueError(f"BRIAN_EDFF_VECTOR_WIDTH: must be one of "
+                         f"{', '.join(map(str, VECTOR_WIDTHS))}, got {chosen}")
+    return VECTOR_WIDTH if chosen is None else chosen
+
+
+def synapse_vector_width() -> int | None:
+    """The width the row loops are compiled for, or None where the compiler's
+    own choice stands: gcc on x86-64 only (the pragma is gcc's)."""
+    x86 = platform.machine().lower() in ("x86_64", "amd64")
+    compiler = brian2.prefs.codegen.cpp.compiler or ("msvc" if os.name == "nt" else "gcc")
+    return vector_width() if x86 and compiler == "gcc" else None
+
+
 def templates_digest() -> str:
-    """Hash of the device's templates and split threshold (part of every build
-    cache key)."""
+    """Hash of the device's templates, split threshold and compiler flags
+    (part of every build cache key)."""
     folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
     digest = hashlib.sha1(f"min_parallel_synapses={min_parallel_synapses()}".encode())
+    width = synapse_vector_width()
+    if width is not None:
+        digest.update(f"vector_width={width}".encode())
     for name in sorted(os.listdir(folder)):
         with open(os.path.join(folder, name), "rb") as handle:
             digest.update(name.encode() + handle.read())

@@ -384,6 +384,29 @@ def test_split_threshold_from_the_environment(monkeypatch):
             min_parallel_synapses()
 
 
+def test_vector_width_from_the_environment(monkeypatch):
+    """The row loops' vector width: on x86-64 gcc only, part of the build
+    key, overridable, and a one-line error for bad values."""
+    import platform
+
+    from brian_edff import device
+
+    monkeypatch.delenv("BRIAN_EDFF_VECTOR_WIDTH", raising=False)
+    assert device.vector_width() == device.VECTOR_WIDTH
+    default_digest = device.templates_digest()
+    monkeypatch.setenv("BRIAN_EDFF_VECTOR_WIDTH", "256")
+    assert device.vector_width() == 256
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        assert device.synapse_vector_width() == 256
+        assert device.templates_digest() != default_digest
+    monkeypatch.setattr(platform, "machine", lambda: "aarch64")
+    assert device.synapse_vector_width() is None
+    for bad in ("wide", "384", "0"):
+        monkeypatch.setenv("BRIAN_EDFF_VECTOR_WIDTH", bad)
+        with pytest.raises(ValueError, match="BRIAN_EDFF_VECTOR_WIDTH: must be"):
+            device.vector_width()
+
+
 def test_huge_pages_environment(monkeypatch):
     """The binary's environment asks glibc for huge pages, restores the
     caller's, respects an opt-out and names a bad value."""

@@ -53,6 +53,17 @@ Pathways with delays use Brian2's spike queue, as cpp_standalone does.
 // a multiplication by its reciprocal, rounded differently from the division
 // that cpp_standalone performs per synapse. Keep the division.
 #pragma GCC optimize ("no-reciprocal-math")
+{% if edff_vector_width and pathway.prepost == 'pre' and edff_thread_safe and edff_may_vectorise(vector_code) %}
+// Rows of float32 are memory-bound: let gcc use vectors of this width
+// (device.VECTOR_WIDTH). Only for on_pre rows whose code writes only
+// synaptic and target variables and calls no math function with a vector
+// form: rows gcc vectorises at its default width too, now wider, with the
+// same values. Not for a sum over a row into its source neuron (-ffast-math
+// reassociates it by width) nor for the strided on_post rows (gathers that
+// gcc vectorises only at 512 bits, and with -ffast-math differently
+// contracted: one value in the last bit in tests/generic_network.py).
+#pragma GCC target ("prefer-vector-width={{edff_vector_width}}")
+{% endif %}
 {% if _split %}
 #include <omp.h>
 {% endif %}
