@@ -663,7 +663,7 @@ def min_parallel_synapses() -> int:
 #: ("prefer-vector-width=N")`` in those files only). ``-march=native`` keeps
 #: to 256 bits on AVX-512 machines (older ones lower their clock for 512-bit
 #: work); the rows are memory-bound runs of float32, and on this project's
-#: AVX-512 machine 512 bits made a reference-size test image 8 % faster
+#: AVX-512 machine 512 bits made a reference-size test image 11 % faster
 #: (docs/speed.md). Only rows whose code writes synaptic and target variables
 #: alone and calls no math function with a vector form (:func:`may_vectorise`)
 #: get it, so the results stay cpp_standalone's; a wider vector for every
@@ -676,12 +676,15 @@ VECTOR_WIDTHS = (128, 256, 512)
 
 
 def vector_width() -> int:
-    """The vector width asked for (:data:`VECTOR_WIDTH` or the environment's)."""
-    chosen = environment_int("BRIAN_EDFF_VECTOR_WIDTH", minimum=0)
-    if chosen is not None and chosen not in VECTOR_WIDTHS:
+    """The vector width asked for (:data:`VECTOR_WIDTH` or the environment's);
+    ValueError (one line naming the variable) for anything but 128, 256, 512."""
+    value = os.environ.get("BRIAN_EDFF_VECTOR_WIDTH", "").strip()
+    if not value:
+        return VECTOR_WIDTH
+    if value not in {str(width) for width in VECTOR_WIDTHS}:
         raise ValueError(f"BRIAN_EDFF_VECTOR_WIDTH: must be one of "
-                         f"{', '.join(map(str, VECTOR_WIDTHS))}, got {chosen}")
-    return VECTOR_WIDTH if chosen is None else chosen
+                         f"{', '.join(map(str, VECTOR_WIDTHS))}, got {value!r}")
+    return int(value)
 
 
 def synapse_vector_width() -> int | None:

@@ -129,12 +129,14 @@ def test_errors_are_one_line(tmp_path, capsys, args, message):
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-@pytest.mark.parametrize("variable, value", [("BRIAN_EDFF_THREADS", "two"),
-                                             ("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", "-5"),
-                                             ("BRIAN_EDFF_JOBS", "0"),
-                                             ("BRIAN_EDFF_VECTOR_WIDTH", "wide"),
-                                             ("BRIAN_EDFF_VECTOR_WIDTH", "384")])
-def test_bad_environment_is_one_line(tmp_path, capsys, monkeypatch, variable, value):
+@pytest.mark.parametrize("variable, value, message", [
+    ("BRIAN_EDFF_THREADS", "two", "must be an integer"),
+    ("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", "-5", "must be an integer"),
+    ("BRIAN_EDFF_JOBS", "0", "must be an integer"),
+    ("BRIAN_EDFF_VECTOR_WIDTH", "wide", "must be one of 128, 256, 512"),
+    ("BRIAN_EDFF_VECTOR_WIDTH", "384", "must be one of 128, 256, 512")])
+def test_bad_environment_is_one_line(tmp_path, capsys, monkeypatch, variable, value,
+                                     message):
     from brian_edff import device
 
     monkeypatch.setenv(variable, value)
@@ -146,7 +148,7 @@ def test_bad_environment_is_one_line(tmp_path, capsys, monkeypatch, variable, va
         device.default_synapse_threads.cache_clear()
         device.default_parallel_runs.cache_clear()
     err = capsys.readouterr().err
-    assert code == 2 and f"{variable}: must be " in err and err.count("\n") == 1
+    assert code == 2 and f"{variable}: {message}" in err and err.count("\n") == 1
     assert not (tmp_path / "r").exists()
 
 

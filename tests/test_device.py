@@ -401,9 +401,9 @@ def test_vector_width_from_the_environment(monkeypatch):
         assert device.templates_digest() != default_digest
     monkeypatch.setattr(platform, "machine", lambda: "aarch64")
     assert device.synapse_vector_width() is None
-    for bad in ("wide", "384", "0"):
+    for bad in ("wide", "384", "0", "256.0"):
         monkeypatch.setenv("BRIAN_EDFF_VECTOR_WIDTH", bad)
-        with pytest.raises(ValueError, match="BRIAN_EDFF_VECTOR_WIDTH: must be"):
+        with pytest.raises(ValueError, match="BRIAN_EDFF_VECTOR_WIDTH: must be one of"):
             device.vector_width()
 
 
