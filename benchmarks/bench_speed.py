@@ -35,6 +35,13 @@ where the time of a training chunk goes, summed by projection.
 speed choices of the model switched off and on (float32 vs float64 weights,
 lazy vs eager weight decay), on ``--devices``.
 
+``--learning-cost`` measures, per parameter set and device, a training
+chunk with CSDP on, the same chunk with the hidden synapses frozen (the
+control arm), and CSDP on with the other step (plain against adaptive), and
+prints their ratios: what learning costs. For example::
+
+    python benchmarks/bench_speed.py --learning-cost --params tuned paper --devices standalone/1
+
 Synaptic events are counted as the ceiling counts them: every presynaptic
 spike reaching one target is one event (propagation); the learning work
 attached to it (the CSDP or head update on the next step) is not counted
@@ -223,6 +230,57 @@ def runtime_windows_per_s(name, train_plan, n_windows):
     return n_windows / (time.perf_counter() - start)
 
 
+def learning_cost(name, chunks=2, threads=1, devices=("standalone",)):
+    """What learning costs: ms per training image of ``name`` with CSDP on,
+    with the hidden synapses frozen (the control), and with CSDP on but the
+    other step (plain against adaptive), on each device, one invocation.
+
+    Returns rows ``(device, step, arm, measurement)``; the frozen arm runs on
+    the build of the set's own step.
+    """
+    base, n_input, train_plan, n_train, _, state = plans(name, load_params(name).chunk_windows)
+    dataset = load_dataset("digits" if name == "fast" else "mnist5k", 0)
+    frozen_plan = training_plan(dataset.train_x[:n_train], dataset.train_y[:n_train], base,
+                                "supervised", np.random.default_rng(0),
+                                csdp=False).padded(train_plan.n_windows)
+    steps = (base.csdp_step,) + tuple(s for s in ("rmsprop", "plain") if s != base.csdp_step)
+    rows = []
+    for device in devices:
+        for step in steps:
+            params = base.replace(csdp_step=step)
+            arms = [("learned", train_plan)]
+            if step == base.csdp_step:
+                arms.append(("frozen", frozen_plan))
+            circuit = Circuit(params, n_input, train_plan.n_windows, device=device,
+                              threads=threads if device == "standalone" else 0)
+            try:
+                for arm, plan in arms:
+                    _, warm = measure_chunks(circuit, plan, state, params, n_train, chunks)
+                    rows.append((device, step, arm, warm))
+                    print(f"#   {name}, {device}, {step} step, {arm}: "
+                          f"{warm['ms_per_image']:.1f} ms/train image", flush=True)
+            finally:
+                circuit.close()
+    return base, rows
+
+
+def print_learning_cost(name, base, rows):
+    """The learning-cost table of :func:`learning_cost`, with its ratios."""
+    print(f"\n## {name} ({base.n_input or 784}-{base.n_hidden1}-{base.n_hidden2}, "
+          f"T = {base.T}, {base.state_dtype}): what learning costs per training image")
+    print("| device | step | arm | ms/train image | vs frozen | adaptive vs plain step |")
+    print("|---|---|---|---|---|---|")
+    for device in dict.fromkeys(row[0] for row in rows):
+        mine = {(step, arm): m["ms_per_image"] for d, step, arm, m in rows if d == device}
+        frozen = mine[(base.csdp_step, "frozen")]
+        for (step, arm), ms in mine.items():
+            ratio = ""
+            if arm == "learned" and step == "rmsprop" and ("plain", "learned") in mine:
+                ratio = f"{ms / mine[('plain', 'learned')]:.2f}x"
+            print(f"| {device} | {step} | {arm} | {ms:.1f} | {ms / frozen:.2f}x | {ratio} |",
+                  flush=True)
+
+
 #: The speed choices of the circuit, off (the baseline) to on.
 VARIANTS = (("float64", False), ("float32", False), ("float64", True), ("float32", True))
 
@@ -272,6 +330,9 @@ def main():
                         help="runs of each chunk on one build: the table shows the "
                              "mean of all but the first (warm, as in an epoch) and "
                              "the first beside it")
+    parser.add_argument("--learning-cost", action="store_true",
+                        help="only compare training images with CSDP on (adaptive and "
+                             "plain step) and frozen, on --devices")
     parser.add_argument("--repeats", type=int, default=2,
                         help="ablation: runs of each variant (the best counts)")
     args = parser.parse_args()
@@ -279,6 +340,12 @@ def main():
         parser.error(f"--chunks must be at least 1, got {args.chunks}")
     devices = [d for d in DEVICE_RUNS if d[0] in args.devices]
     print(f"# {sys.platform}, {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    if args.learning_cost:
+        device_names = tuple(dict.fromkeys(device for _l, device, _t in devices))
+        for name in args.params:
+            base, rows = learning_cost(name, chunks=args.chunks, devices=device_names)
+            print_learning_cost(name, base, rows)
+        return
     if args.ablation:
         for name in args.params:
             for _label, device, threads in devices:

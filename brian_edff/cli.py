@@ -166,7 +166,7 @@ def _cmd_train(args) -> int:
         if not os.path.isfile(os.path.join(run_dir, "config.json")):
             raise RunError(f"{run_dir}: not a run directory (no config.json) to resume")
         config = read_json(os.path.join(run_dir, "config.json"))
-        params = Params.from_dict(config["params"])
+        params = Params.from_record(config["params"])
         dataset = load_dataset(config["dataset"], config["seed"])
         metrics = train(dataset, params, run_dir, mode=config["mode"],
                         epochs=config["epochs"], seed=config["seed"],
@@ -211,7 +211,7 @@ def _cmd_evaluate(args) -> int:
         raise RunError(f"{args.run_dir}: not a run directory (no config.json)")
     config = read_json(config_path)
     try:
-        params = Params.from_dict(config["params"]).validate()
+        params = Params.from_record(config["params"]).validate()
     except KeyError:
         raise CheckpointError(f"{config_path}: no 'params' entry") from None
     name = args.dataset or config["dataset"]

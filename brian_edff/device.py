@@ -140,6 +140,26 @@ def hoist_shared_loads(vector_code: str) -> tuple[str, str]:
     return "\n".join(loads), "\n".join(rest)
 
 
+#: Calls in generated code of the library functions the synapses template
+#: defines inline versions of: ``sqrt(x)`` and Brian2's ``_brian_pow(x, y)``
+#: (not ``std::sqrt`` or a name that merely ends in ``sqrt``).
+_INLINE_MATH_CALL = re.compile(r"(?<![\w:.])(sqrt|_brian_pow)\s*\(")
+
+
+def inline_math(code) -> str:
+    """Generated code calling ``_edff_sqrt`` and ``_edff_pow`` for ``sqrt`` and ``_brian_pow``.
+
+    The synapses template defines them as gcc's built-in functions, with the
+    overloads and promotions of ``std::sqrt`` and ``std::pow`` (which are
+    those built-ins); defined under the template's optimisation pragma, they
+    inline where the library's versions do not, so that a row that takes a
+    square root or a square can be vectorised. Square roots are correctly
+    rounded in vector form too, and gcc folds ``pow(x, 2)`` to ``x * x``.
+    """
+    return _INLINE_MATH_CALL.sub(lambda m: "_edff_" + m.group(1).removeprefix("_brian_") + "(",
+                                 _code_text(code))
+
+
 class EdffCodeObject(CPPStandaloneCodeObject):
     """cpp_standalone code object rendering brian_edff's templates first."""
 
@@ -147,7 +167,8 @@ class EdffCodeObject(CPPStandaloneCodeObject):
 
 
 EdffCodeObject.templater.env.globals.update(edff_may_vectorise=may_vectorise,
-                                            edff_hoist_shared_loads=hoist_shared_loads)
+                                            edff_hoist_shared_loads=hoist_shared_loads,
+                                            edff_inline_math=inline_math)
 
 
 _RANDOM_CALL = re.compile(r"\b(rand|randn|poisson)\s*\(")

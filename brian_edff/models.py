@@ -338,12 +338,14 @@ LAZY_CSDP_ON_PRE = (
 #: ``t_csdp`` the time of the cell's last event; every chunk ends by shifting
 #: ``t_csdp`` back by the chunk's duration (:data:`RMS_SHIFT_CLOCK`), since
 #: each chunk's clock starts at zero. This is the arithmetic of a per-synapse
-#: ``g2_norm`` and event time, with one ``exp`` per presynaptic event instead
-#: of one per synaptic event. The step,
+#: ``g2_norm`` and event time, with one ``exp`` and one division per
+#: presynaptic event instead of one per synaptic event (``g2_inv_norm``, the
+#: reciprocal of the norm, multiplies the synapse's ``g2``). The step,
 #: ``eta * g / (sqrt(g2 / g2_norm) + eps_rms)``, is about ``eta`` per event
 #: whatever the size of ``g``.
 RMS_NEURON_EQS = """
 g2_norm : 1
+g2_inv_norm : 1
 t_csdp : second
 rms_decay : 1
 tau_rms : second (shared, constant)
@@ -351,6 +353,7 @@ tau_rms : second (shared, constant)
 RMS_ON_CSDP_EVENT = """
 rms_decay = exp(-(t - t_csdp) / tau_rms)
 g2_norm = rms_decay * g2_norm + 1
+g2_inv_norm = 1 / g2_norm
 t_csdp = t
 """
 RMS_WEIGHT_EQS = """
@@ -360,7 +363,7 @@ eps_rms : 1 (shared, constant)
 RMS_CSDP_ON_PRE = """
 g = gain * d_post
 g2 = rms_decay_pre * g2 + g ** 2
-w = clip(w - eta * g / (sqrt(g2 / g2_norm_pre) + eps_rms), w_min, w_max)
+w = clip(w - eta * g / (sqrt(g2 * g2_inv_norm_pre) + eps_rms), w_min, w_max)
 """
 #: Per-synapse variables of the adaptive step, carried from chunk to chunk.
 RMS_STATE_VARIABLES = ("g2",)

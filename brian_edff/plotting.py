@@ -92,7 +92,7 @@ def record_windows(run, n_images: int = 20, device: str = "runtime"):
     from .training import CircuitState, recorded_model
 
     config = run["config"]
-    params = Params.from_dict(config["params"])
+    params = Params.from_record(config["params"])
     dataset = load_dataset(config["dataset"], config["seed"])
     rng = np.random.default_rng([config["seed"], 0xF16])
     x, y = dataset.test_x[:n_images], dataset.test_y[:n_images]

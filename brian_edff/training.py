@@ -264,7 +264,7 @@ def _with_defaults(saved_params, config_path: str) -> dict | None:
     if not isinstance(saved_params, dict):
         return saved_params
     try:
-        return Params.from_dict(saved_params).to_dict()
+        return Params.from_record(saved_params).to_dict()
     except ParamsError as err:
         raise RunError(f"{config_path}: recorded parameters are not valid: {err}") from err
 
@@ -405,7 +405,7 @@ def extend_run(src_dir: str, out_dir: str, head_epochs: int, dataset: Dataset | 
             raise RunError(f"{src_dir}: not a finished run directory (no {name})")
     config = read_json(os.path.join(src_dir, "config.json"))
     metrics = read_json(os.path.join(src_dir, "metrics.json"))
-    params = Params.from_dict(config["params"])
+    params = Params.from_record(config["params"])
     extended = params.replace(head_epochs=head_epochs).validate()
     if head_epochs <= params.head_epochs:
         raise RunError(f"head_epochs: the run in {src_dir} already has {params.head_epochs} "

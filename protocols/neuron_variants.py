@@ -33,7 +33,7 @@ from brian_edff.sweep import GridError, parse_seeds
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="digits", help="digits, mnist5k or idx:DIR")
-    parser.add_argument("--params", default="fast", help="reference, fast, tuned or .json")
+    parser.add_argument("--params", default="fast", help="reference, fast, tuned, paper or .json")
     parser.add_argument("--seeds", default="0-2")
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS),
                         help=f"built-in variants (default: all of {', '.join(VARIANTS)})")

@@ -30,7 +30,7 @@ def small_params(**changes):
                     dt=1 * ms, tau_m=10 * ms, tau_tr=5 * ms, theta0=0.05,
                     theta_jitter=0.02, theta_min=0.01, rho_b=0.002, R_m=0.8, R_inh=0.3,
                     theta_g1=1.0, theta_g2=0.5, eta=0.05, w_decay=0.01, eta_head=0.1,
-                    head_gain=0.5, chunk_windows=3)
+                    head_gain=0.5, chunk_windows=3, state_dtype="float64")
     return params.replace(**changes).validate()
 
 

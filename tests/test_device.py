@@ -40,6 +40,7 @@ from brian_edff.device import (
     HUGE_PAGES_TUNABLE,
     hoist_shared_loads,
     huge_pages_environment,
+    inline_math,
     may_vectorise,
     thread_safe_by_target,
 )
@@ -66,8 +67,13 @@ def random_plan(n_windows, seed):
 
 def run_chunks(device, threads, n_chunks=2, step="plain", state_dtype="float64"):
     """Two chunks of learning windows, weights handed over; all readouts (and
-    the build's directory)."""
-    adaptive = {"csdp_step": "rmsprop", "eta": 0.01} if step == "rmsprop" else {}
+    the build's directory).
+
+    With the adaptive step the hidden layers are wider (41 and 23 cells), so
+    that its vectorised rows run full vectors and a remainder at every width.
+    """
+    adaptive = ({"csdp_step": "rmsprop", "eta": 0.01, "n_hidden1": 41, "n_hidden2": 23}
+                if step == "rmsprop" else {})
     params = small_params(w_decay=0.02, state_dtype=state_dtype, **adaptive)
     state = initial_state(params, N_INPUT, seed=7)
     circuit = Circuit(params, N_INPUT, 3, device=device, threads=threads,
@@ -90,8 +96,8 @@ def plain_runs():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("step, threads, state_dtype", [
-    ("plain", 1, "float64"), ("plain", 2, "float64"), ("rmsprop", 2, "float64"),
-    ("rmsprop", 2, "float32")])
+    ("plain", 1, "float64"), ("plain", 2, "float64"), ("rmsprop", 1, "float64"),
+    ("rmsprop", 2, "float64"), ("rmsprop", 1, "float32"), ("rmsprop", 2, "float32")])
 def test_device_equals_cpp_standalone(plain_runs, step, threads, state_dtype):
     """Bit-identical to cpp_standalone, with float64 and with float32 cell state."""
     key = (step, state_dtype)
@@ -103,6 +109,10 @@ def test_device_equals_cpp_standalone(plain_runs, step, threads, state_dtype):
         learn = (Path(build_dir) / "code_objects").glob("W1_learn_codeobject*.cpp")
         code = "".join(path.read_text() for path in learn)
         assert "const float eta = " in code and "double _lio" not in code
+    if step == "rmsprop":  # the adaptive step's square root and square are inlined
+        learn = (Path(build_dir) / "code_objects").glob("W1_learn_codeobject*.cpp")
+        code = "".join(path.read_text() for path in learn)
+        assert "_edff_sqrt(" in code and "_edff_pow(" in code
     # The layer summaries take the device's one-target summed-variable path.
     summaries = list((Path(build_dir) / "code_objects").glob(
         "z*_to_summary_summed_variable_*.cpp"))
@@ -208,6 +218,17 @@ def test_model_edit_builds_and_runs():
     finally:
         circuit.close()
     assert 0 < adapted.counts["z1"].sum() < plain.counts["z1"].sum()
+
+
+def test_inline_math_renames_only_the_library_calls():
+    code = ("g2 = (rms * g2) + (_brian_pow(g, 2));\n"
+            "w = w - eta * g / (eps + sqrt(g2 * inv));\n"
+            "y = std::sqrt(x) + mysqrt(x) + a.sqrt(x) + sqrtx;")
+    assert inline_math(code) == (
+        "g2 = (rms * g2) + (_edff_pow(g, 2));\n"
+        "w = w - eta * g / (eps + _edff_sqrt(g2 * inv));\n"
+        "y = std::sqrt(x) + mysqrt(x) + a.sqrt(x) + sqrtx;")
+    assert inline_math(["a = sqrt(b)", "c = d"]) == "a = _edff_sqrt(b)\nc = d"
 
 
 def test_thread_safety_analysis():

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from brian2 import NetworkOperation, StateMonitor, ms, prefs
 
-from brian_edff.circuit import PROJECTIONS, Circuit
+from brian_edff.circuit import PROJECTIONS, Circuit, float_precision
 from brian_edff.params import Params
 from brian_edff.stimuli import readout_plan
 
@@ -37,10 +37,12 @@ def golden():
     return dict(np.load(GOLDEN))
 
 
-def golden_params(**changes):
+def golden_params(state_dtype="float64", **changes):
+    """The recorded circuit; double precision unless ``state_dtype`` says otherwise."""
     params = Params(n_input=16, n_hidden1=8, n_hidden2=6, n_labels=10, T=12,
                     dt=3 * ms, tau_m=100 * ms, tau_tr=13 * ms, theta_g1=10.0,
-                    theta_g2=10.0, eta=0.0, w_decay=0.0, eta_head=0.0, chunk_windows=1)
+                    theta_g2=10.0, eta=0.0, w_decay=0.0, eta_head=0.0, chunk_windows=1,
+                    state_dtype=state_dtype)
     return params.replace(**changes).validate()
 
 
@@ -71,6 +73,11 @@ def golden_plan(golden, rows):
 
 def run_row(golden, row, params):
     """Run row ``row`` step by step with injected weights; record everything."""
+    with float_precision(params.state_dtype):
+        return _run_row(golden, row, params)
+
+
+def _run_row(golden, row, params):
     prefs.codegen.target = "numpy"
     # Double-precision weights: the tests below measure updates of 1e-4 on
     # weights of order 1, below float32 resolution.
@@ -240,8 +247,8 @@ ETA = 1e-3
 ON_DEVICE = pytest.param("standalone", marks=pytest.mark.slow)
 
 
-def learning_params():
-    return golden_params(eta=ETA, eta_head=ETA, w_bound=1e6)
+def learning_params(state_dtype="float64"):
+    return golden_params(state_dtype, eta=ETA, eta_head=ETA, w_bound=1e6)
 
 
 @pytest.fixture(scope="module")
@@ -251,11 +258,21 @@ def compiled_rows(golden, tmp_path_factory):
     return run_rows_compiled(golden, [golden_params(), learning_params()], directory)
 
 
-@pytest.fixture(scope="module", params=["runtime", ON_DEVICE])
+#: The runtime device in both precisions (float32 is every named set's
+#: default; the recordings hold for it to the same tolerances).
+ON_RUNTIME = ["runtime", "runtime-float32"]
+
+
+def _dtype(param):
+    return "float32" if param.endswith("float32") else "float64"
+
+
+@pytest.fixture(scope="module", params=ON_RUNTIME + [ON_DEVICE])
 def state_rows(golden, request):
     if request.param == "standalone":
         return request.getfixturevalue("compiled_rows")[0]
-    return [run_row(golden, row, golden_params()) for row in range(4)]
+    params = golden_params(_dtype(request.param))
+    return [run_row(golden, row, params) for row in range(4)]
 
 
 @pytest.mark.parametrize("row", range(4))
@@ -287,12 +304,13 @@ def test_head_errors_match_author(golden, state_rows):
         np.testing.assert_allclose(ours["eR"] / 2, golden["eR"][:, row], atol=2e-5)
 
 
-@pytest.fixture(scope="module", params=["runtime", ON_DEVICE])
+@pytest.fixture(scope="module", params=ON_RUNTIME + [ON_DEVICE])
 def learning_rows(golden, request):
     """All four rows with CSDP and both heads learning (they touch disjoint weights)."""
     if request.param == "standalone":
         return request.getfixturevalue("compiled_rows")[1]
-    return [run_row(golden, row, learning_params()) for row in range(4)]
+    params = learning_params(_dtype(request.param))
+    return [run_row(golden, row, params) for row in range(4)]
 
 
 def test_csdp_updates_match_author(golden, learning_rows):
@@ -311,10 +329,11 @@ def test_csdp_updates_match_author(golden, learning_rows):
     assert np.abs(golden["dWraw_W1"]).max() > 0.01  # the comparison is not vacuous
 
 
-def test_decay_matches_author(golden):
+@pytest.mark.parametrize("state_dtype", ["float64", "float32"])
+def test_decay_matches_author(golden, state_dtype):
     """Weight decay where the post cell fired and the pre cell had not."""
     lam = 1e-4
-    params = golden_params(w_decay=lam, w_bound=1e6)
+    params = golden_params(state_dtype, w_decay=lam, w_bound=1e6)
     rows = [run_row(golden, row, params) for row in range(4)]
     for name in ("W1", "Y1", "V2"):
         ours = sum(r["dW"][name] for r in rows)

@@ -5,7 +5,7 @@ import json
 import pytest
 from brian2 import ms
 
-from brian_edff.params import Params, ParamsError, fast, load_params, reference, tuned
+from brian_edff.params import Params, ParamsError, fast, load_params, paper, reference, tuned
 
 
 def test_reference_constants():
@@ -16,7 +16,7 @@ def test_reference_constants():
                                                                 0.01)
 
 
-@pytest.mark.parametrize("factory", [reference, fast, tuned])
+@pytest.mark.parametrize("factory", [reference, fast, tuned, paper])
 def test_round_trip(factory):
     p = factory()
     again = Params.from_dict(json.loads(json.dumps(p.to_dict())))
@@ -102,3 +102,20 @@ def test_base_file_errors_name_the_file(tmp_path):
     a.write_text(json.dumps({"base": "b.json"}))
     with pytest.raises(ParamsError, match="a.json: base: .*b.json: tau_mem: unknown"):
         load_params(str(a))
+
+
+def test_named_sets_are_single_precision():
+    """float32 is every named set's default; records without the field stay float64."""
+    from brian_edff.params import PARAMETER_SETS
+
+    assert all(factory().state_dtype == "float32" for factory in PARAMETER_SETS.values())
+    old = {k: v for k, v in reference().to_dict().items() if k != "state_dtype"}
+    assert Params.from_record(old).state_dtype == "float64"
+    assert Params.from_record(fast().to_dict()).state_dtype == "float32"
+
+
+def test_paper_is_the_papers_circuit():
+    p, ref = paper().validate(n_input=784), reference()
+    assert (p.n_hidden1, p.n_hidden2, p.T, p.dt, p.tau_m) == (
+        ref.n_hidden1, ref.n_hidden2, ref.T, ref.dt, ref.tau_m)
+    assert p.csdp_step == "rmsprop" and load_params("paper") == p

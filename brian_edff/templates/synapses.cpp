@@ -42,7 +42,7 @@ Pathways with delays use Brian2's spike queue, as cpp_standalone does.
 {% set _sources = '_synaptic_pre' if pathway.prepost == 'pre' else '_synaptic_post' %}
 {% set _source_index = '_presynaptic_idx' if pathway.prepost == 'pre' else '_postsynaptic_idx' %}
 {% set _source_load = 'const int32_t ' + _source_index + ' = ' + get_array_name(variables[_sources]) + '[_idx];' %}
-{% set _row_code = vector_code | autoindent | replace(_source_load, 'const int32_t ' + _source_index + ' = _row_source;') %}
+{% set _row_code = edff_inline_math(vector_code) | autoindent | replace(_source_load, 'const int32_t ' + _source_index + ' = _row_source;') %}
 {% set _dense_code = _row_code | replace(_target_load, 'const size_t ' + _target_index + ' = _idx + _dense_shift;') %}
 {% set _strided_code = _row_code | replace(_target_load, 'const size_t ' + _target_index + ' = _position + _strided_shift;') %}
 
@@ -53,6 +53,23 @@ Pathways with delays use Brian2's spike queue, as cpp_standalone does.
 // a multiplication by its reciprocal, rounded differently from the division
 // that cpp_standalone performs per synapse. Keep the division.
 #pragma GCC optimize ("no-reciprocal-math")
+// Under that pragma gcc does not inline the C++ library's inline functions
+// (compiled with the file's other options), such as std::sqrt(float) or
+// std::pow(double, int) (what Brian2's `x**2` becomes), and a row with a call
+// stays scalar. The rows call these instead (device.inline_math): the same
+// built-in functions, with the same overloads and promotions as std::sqrt
+// and std::pow, defined under the pragma so that they inline. A square root
+// is correctly rounded in vector form too, and pow(x, 2) is x * x.
+static inline float _edff_sqrt(const float x) { return __builtin_sqrtf(x); }
+static inline double _edff_sqrt(const double x) { return __builtin_sqrt(x); }
+static inline long double _edff_sqrt(const long double x) { return __builtin_sqrtl(x); }
+template <typename T> static inline double _edff_sqrt(const T x) { return __builtin_sqrt((double)x); }
+static inline float _edff_pow(const float x, const float y) { return __builtin_powf(x, y); }
+static inline double _edff_pow(const double x, const double y) { return __builtin_pow(x, y); }
+static inline long double _edff_pow(const long double x, const long double y) { return __builtin_powl(x, y); }
+template <typename T> static inline long double _edff_pow(const long double x, const T y) { return __builtin_powl(x, (long double)y); }
+template <typename T> static inline long double _edff_pow(const T x, const long double y) { return __builtin_powl((long double)x, y); }
+template <typename T, typename U> static inline double _edff_pow(const T x, const U y) { return __builtin_pow((double)x, (double)y); }
 {% if edff_vector_width and pathway.prepost == 'pre' and edff_thread_safe and edff_may_vectorise(vector_code) %}
 // Rows of float32 are memory-bound: let gcc use vectors of this width
 // (device.VECTOR_WIDTH). Only for on_pre rows whose code writes only
