@@ -223,6 +223,18 @@ $(OBJS): CXXFLAGS += -include objects.h
 """
 
 
+def rows_apply(pathway) -> bool:
+    """Whether brian_edff's event loop (rows of synapses between two ranges of
+    neurons) applies to a synaptic pathway.
+
+    Not where the pathway's source or target is not a group of neurons with
+    an index range (synapses onto synapses: the target is a ``Synapses``
+    object); such a pathway keeps Brian2's own templates.
+    """
+    return all(hasattr(group, "start") and hasattr(group, "stop")
+               for group in (pathway.source, pathway.target))
+
+
 class EdffStandaloneDevice(CPPStandaloneDevice):
     """cpp_standalone with brian_edff's synaptic event loop (see module docstring).
 
@@ -265,7 +277,13 @@ class EdffStandaloneDevice(CPPStandaloneDevice):
                     variable_indices, codeobj_class=None, template_kwds=None,
                     override_conditional_write=None, compiler_kwds=None):
         template_kwds = dict(template_kwds or {})
-        if template_name == "synapses":
+        pathway = {"synapses": template_kwds.get("pathway"),
+                   "synapses_push_spikes": owner}.get(template_name)
+        if pathway is not None and not rows_apply(pathway):
+            # A pathway our templates were not written for keeps Brian2's
+            # templates (and its spike queue) for both of its code objects.
+            codeobj_class = CPPStandaloneCodeObject
+        elif template_name == "synapses":
             pathway = template_kwds["pathway"]
             target_index = ("_postsynaptic_idx" if pathway.prepost == "pre"
                             else "_presynaptic_idx")

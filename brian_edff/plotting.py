@@ -259,6 +259,55 @@ def figure_learning_curves(runs, out_dir, fmt: str = "png"):
                  ("run", "epoch", "classifier_accuracy", "recon_bce"), rows, fmt=fmt)
 
 
+def arm_trajectories(runs) -> dict:
+    """Dev classifier accuracy per CSDP epoch, per arm, over the runs' seeds.
+
+    Returns ``{arm: (epochs, mean, sd, n_seeds)}``, epochs those every run of
+    the arm has (head-only epochs left out); accuracies in %.
+    """
+    curves = {}
+    for run in runs:
+        arm = "learned" if run["config"].get("plasticity", True) else "control"
+        epochs = run["metrics"].get("epochs") or run["config"].get("epochs")
+        dev = [d for d in run["metrics"]["dev"] if not epochs or d["epoch"] <= epochs]
+        curves.setdefault(arm, []).append({d["epoch"]: 100 * d["classifier_accuracy"]
+                                           for d in dev})
+    out = {}
+    for arm, per_seed in curves.items():
+        epochs = sorted(set.intersection(*(set(c) for c in per_seed)))
+        values = np.array([[c[e] for e in epochs] for c in per_seed])
+        out[arm] = (epochs, values.mean(axis=0), values.std(axis=0), len(per_seed))
+    return out
+
+
+def figure_trajectories(runs, out_dir, fmt: str = "png"):
+    """(f') Learned against control: dev accuracy per epoch, mean +- sd over seeds,
+    and the first epoch from which the learned mean stays above the control's."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.2, 2.8))
+    curves = arm_trajectories(runs)
+    rows = []
+    for arm, (epochs, mean, sd, n) in curves.items():
+        ax.plot(epochs, mean, "o-", color=COLORS[arm], label=f"{arm} ({n} seeds)")
+        ax.fill_between(epochs, mean - sd, mean + sd, color=COLORS[arm], alpha=0.2, lw=0)
+        rows += [(arm, e, m, s, n) for e, m, s in zip(epochs, mean, sd)]
+    if {"learned", "control"} <= set(curves):
+        learned, control = curves["learned"], curves["control"]
+        common = [e for e in learned[0] if e in control[0]]
+        gap = {e: learned[1][learned[0].index(e)] - control[1][control[0].index(e)]
+               for e in common}
+        ahead = [e for e in common if all(gap[k] > 0 for k in common if k >= e)]
+        if ahead:
+            ax.axvline(ahead[0], color="k", lw=0.8, ls=":")
+            ax.text(ahead[0], ax.get_ylim()[0], f" learned ahead from epoch {ahead[0]}",
+                    fontsize=7, va="bottom")
+    ax.set_xlabel("CSDP epoch")
+    ax.set_ylabel("dev classifier accuracy (%)")
+    ax.legend(fontsize=7)
+    return _save(fig, out_dir, "trajectories", ("arm", "epoch", "mean", "sd", "seeds"), rows,
+                 fmt=fmt)
+
+
 def figure_confusion(runs, out_dir, fmt: str = "png"):
     """(g) Confusion matrix of the spiking classifier on the test set."""
     plt = _plt()
@@ -329,7 +378,8 @@ def results_table(runs, out_dir=None) -> str:
 FIGURES = {"rasters": figure_rasters, "goodness": figure_goodness,
            "receptive_fields": figure_receptive_fields, "tsne": figure_tsne,
            "reconstructions": figure_reconstructions,
-           "learning_curves": figure_learning_curves, "confusion": figure_confusion}
+           "learning_curves": figure_learning_curves, "trajectories": figure_trajectories,
+           "confusion": figure_confusion}
 
 
 def make_all(run_dirs, out_dir, device: str = "runtime", n_images: int = 40,
@@ -349,6 +399,7 @@ def make_all(run_dirs, out_dir, device: str = "runtime", n_images: int = 40,
     for name in ("receptive_fields", "tsne", "reconstructions", "confusion"):
         paths.append(FIGURES[name](first, out_dir, fmt=fmt))
     paths.append(figure_learning_curves(runs, out_dir, fmt=fmt))
+    paths.append(figure_trajectories(runs, out_dir, fmt=fmt))
     results_table(runs, out_dir)
     paths.append(os.path.join(out_dir, "results_table.md"))
     with open(os.path.join(out_dir, "sources.json"), "w") as handle:

@@ -152,6 +152,24 @@ def test_bad_environment_is_one_line(tmp_path, capsys, monkeypatch, variable, va
     assert not (tmp_path / "r").exists()
 
 
+def test_bad_model_file_is_one_line_without_brian2_warnings(tmp_path):
+    """A model that fails its check: the one-line error is all of stderr
+    (no warnings about the trial circuit's objects), and nothing is written."""
+    model = tmp_path / "bad_model.py"
+    model.write_text(
+        "from brian_edff.models import DEFAULT_MODEL\n"
+        "MODEL = DEFAULT_MODEL.derive('bad', 'an undefined current', eqs=DEFAULT_MODEL.eqs"
+        ".replace('(-v + j)', '(-v + j + I_ext)'))\n")
+    result = subprocess.run([sys.executable, "-m", "brian_edff", "train", "--dataset", "digits",
+                             "--params", "fast", "--model", str(model),
+                             "--out", str(tmp_path / "run")],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "I_ext" in result.stderr, result.stderr
+    assert "WARNING" not in result.stderr + result.stdout
+    assert not (tmp_path / "run").exists()
+
+
 def test_unwritable_output(tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a directory")

@@ -66,9 +66,9 @@ def test_vector_formats(tiny_run, tmp_path):
 
 def test_all_figures(tiny_run, tmp_path):
     paths = make_all([str(tiny_run)], str(tmp_path), n_images=5)
-    assert len(paths) == 8
+    assert len(paths) == 9
     for name in ("rasters", "goodness", "receptive_fields", "tsne", "reconstructions",
-                 "learning_curves", "confusion"):
+                 "learning_curves", "trajectories", "confusion"):
         image = imread(tmp_path / f"{name}.png")
         assert image.shape[0] > 150 and image.shape[1] > 200, name
     assert len(rows(tmp_path / "goodness.csv")) == 2 * 2 * T
@@ -110,3 +110,30 @@ def test_results_table_aggregates_seeds(tiny_run):
     learned_row = next(line for line in table.splitlines() if "| learned |" in line)
     assert "| 3 | 80.0 +- 8.2 |" in learned_row
     assert any("| control | 1 | 80.0 +- 0.0 |" in line for line in table.splitlines())
+
+
+def test_trajectories_average_seeds_and_mark_the_overtaking_epoch(tiny_run, tmp_path):
+    """Mean +- sd per arm over seeds; the learned arm is ahead from the epoch
+    after which its mean stays above the control's (hand-made curves)."""
+    from brian_edff.plotting import arm_trajectories, figure_trajectories
+
+    base = load_run(str(tiny_run))
+    curves = {("learned", 0): [0.70, 0.80, 0.90], ("learned", 1): [0.72, 0.84, 0.94],
+              ("control", 0): [0.80, 0.80, 0.80], ("control", 1): [0.84, 0.84, 0.84]}
+    runs = []
+    for (arm, seed), accuracy in curves.items():
+        run = json.loads(json.dumps({"config": base["config"], "metrics": base["metrics"]}))
+        run["config"].update(seed=seed, plasticity=arm == "learned")
+        run["metrics"]["epochs"] = 3
+        run["metrics"]["dev"] = [{"epoch": k + 1, "classifier_accuracy": a, "recon_bce": 0.0}
+                                 for k, a in enumerate(accuracy)]
+        runs.append(run)
+    out = arm_trajectories(runs)
+    epochs, mean, sd, n = out["learned"]
+    assert epochs == [1, 2, 3] and n == 2
+    np.testing.assert_allclose(mean, [71, 82, 92])
+    np.testing.assert_allclose(sd, [1, 2, 2])
+    np.testing.assert_allclose(out["control"][1], [82, 82, 82])
+    path = figure_trajectories(runs, str(tmp_path))
+    assert os.path.getsize(path) > 1000
+    assert len(rows(tmp_path / "trajectories.csv")) == 6

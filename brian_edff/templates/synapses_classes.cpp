@@ -149,28 +149,43 @@ public:
 		return contiguous ? position : (size_t)row_synapses[position];
 	}
 
+    // brian_edff: what brian_edff's push_spikes template calls. Direct
+    // delivery where no synapse has a delay; such a pathway never uses its
+    // spike queue, so the queue is not prepared (that would copy every
+    // synapse index into per-source lists). Other pathways: prepare().
+    template <typename scalar> void prepare_direct(int n_source, int n_target, scalar *real_delays,
+                 int n_delays, int *sources, int n_synapses, double _dt)
+    {
+        bool no_delays = true;
+        for (int _i = 0; _i < n_delays; _i++)
+            if (real_delays[_i] != 0)
+            {
+                no_delays = false;
+                break;
+            }
+        if (!no_delays)
+        {
+            prepare(n_source, n_target, real_delays, n_delays, sources, n_synapses, _dt);
+            return;
+        }
+        Nsource = n_source;
+        Ntarget = n_target;
+        direct = true;
+        split_by_target = false;
+        dense_rows = false;
+        make_rows(sources, n_synapses);
+    }
+
+    // Brian2's preparation of the spike queue (what Brian2's own
+    // push_spikes template calls, for pathways that keep Brian2's templates).
     template <typename scalar> void prepare(int n_source, int n_target, scalar *real_delays, int n_delays,
                  int *sources, int n_synapses, double _dt)
     {
         Nsource = n_source;
         Ntarget = n_target;
-        // brian_edff: direct delivery where no synapse has a delay; such a
-        // pathway never uses its spike queue, so the queue is not prepared
-        // (that would copy every synapse index into per-source lists).
-        direct = true;
-        for (int _i = 0; _i < n_delays; _i++)
-            if (real_delays[_i] != 0)
-            {
-                direct = false;
-                break;
-            }
+        direct = false;
         split_by_target = false;
         dense_rows = false;
-        if (direct)
-        {
-            make_rows(sources, n_synapses);
-            return;
-        }
     	{{ openmp_pragma('parallel') }}
     	{
             int length;

@@ -13,11 +13,11 @@ pathways push into Brian2's queue as cpp_standalone does.
     int32_t* sources = {{owner.name}}.sources.empty() ? 0 : &({{owner.name}}.sources[0]);
     const size_t n_delays = real_delays.size();
     const size_t n_synapses = {{owner.name}}.sources.size();
-    {{owner.name}}.prepare({{constant_or_scalar('_n_sources', variables['_n_sources'])}},
-                           {{constant_or_scalar('_n_targets', variables['_n_targets'])}},
-                           real_delays_data, n_delays, sources,
-                           n_synapses,
-                           {{_source_dt}});
+    {{owner.name}}.prepare_direct({{constant_or_scalar('_n_sources', variables['_n_sources'])}},
+                                  {{constant_or_scalar('_n_targets', variables['_n_targets'])}},
+                                  real_delays_data, n_delays, sources,
+                                  n_synapses,
+                                  {{_source_dt}});
 {% endblock %}
 
 {% block maincode %}
