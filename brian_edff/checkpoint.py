@@ -6,9 +6,11 @@ over the target, so a run directory never holds a half-written file.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,26 +18,55 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["CheckpointError", "write_json", "read_json", "save_arrays", "load_arrays",
-           "load_weights", "check_weights", "provenance"]
+__all__ = ["CheckpointError", "DiskFullError", "write_json", "read_json", "save_arrays",
+           "load_arrays", "load_weights", "check_weights", "provenance"]
 
 
 class CheckpointError(ValueError):
     """A checkpoint or run directory is missing, corrupt or incompatible."""
 
 
+class DiskFullError(CheckpointError):
+    """The disk filled up while a file was written; the previous file is intact."""
+
+
+#: Errors of a write to a full disk or an exhausted quota.
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+def _disk_full_message(path: str, directory: str) -> str:
+    try:
+        free = shutil.disk_usage(directory).free / 2**20
+        room = f"{free:.0f} MiB free"
+    except OSError:
+        room = "free space unknown"
+    return (f"{path}: no space left on the disk that holds {directory} ({room}); "
+            "the previous version of the file is kept")
+
+
 def _atomic_write(path: str, write):
+    """Write through ``write(handle)`` into a temporary file, then rename it
+    over ``path``: ``path`` is either its old or its new content. A full disk
+    ends in :class:`DiskFullError` with the temporary file removed."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_", suffix=os.path.basename(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_",
+                                   suffix=os.path.basename(path))
+    except OSError as err:
+        if err.errno in _DISK_FULL:
+            raise DiskFullError(_disk_full_message(path, directory)) from None
+        raise
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(err, OSError) and err.errno in _DISK_FULL:
+            raise DiskFullError(_disk_full_message(path, directory)) from None
         raise
 
 

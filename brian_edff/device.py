@@ -67,6 +67,7 @@ import platform
 import re
 import shutil
 import subprocess
+import sys
 import time
 
 import brian2
@@ -396,6 +397,61 @@ def huge_pages_environment():
             os.environ["GLIBC_TUNABLES"] = old
 
 
+#: File in a compiled project: written once its compilation finished, with
+#: the build key and the size and SHA-256 digest of the binary.
+BUILD_MARKER = "brian_edff_build_complete"
+#: The binary of a standalone project.
+BINARY = "main"
+
+
+def _digest(path: str) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def write_build_marker(directory: str, key: str) -> None:
+    """Mark ``directory``'s compilation finished (see :func:`cached_build_problem`)."""
+    binary = os.path.join(directory, BINARY)
+    text = f"{key}\n{os.path.getsize(binary)} {_digest(binary)}\n"
+    tmp = os.path.join(directory, BUILD_MARKER + ".tmp")
+    with open(tmp, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, os.path.join(directory, BUILD_MARKER))
+
+
+def cached_build_problem(directory: str) -> str | None:
+    """Why the compiled project in ``directory`` cannot be reused, or ``None``.
+
+    Not compiled (no marker: never built, or its compilation was
+    interrupted), a missing binary, or one whose size or digest differs
+    from the record (cut short, overwritten). A marker written before the
+    record existed (the key alone) is given the record of the binary it
+    finds.
+    """
+    marker = os.path.join(directory, BUILD_MARKER)
+    if not os.path.exists(marker):
+        return "was never compiled to the end"
+    with open(marker) as handle:
+        lines = handle.read().splitlines()
+    record = lines[1].split() if len(lines) > 1 else []
+    binary = os.path.join(directory, BINARY)
+    if not os.path.exists(binary):
+        return f"has lost its binary ({BINARY})"
+    if not record:
+        write_build_marker(directory, lines[0] if lines else "")
+        return None
+    if len(record) != 2 or not record[0].isdigit():
+        return "has a damaged record of its binary"
+    if os.path.getsize(binary) != int(record[0]):
+        return f"has a binary of {os.path.getsize(binary)} bytes, {record[0]} when compiled"
+    if _digest(binary) != record[1]:
+        return "has a binary that changed since it was compiled"
+    return None
+
+
 class StandaloneBuild:
     """One compiled project of a network, run again and again with new inputs.
 
@@ -429,6 +485,7 @@ class StandaloneBuild:
         self.profile = bool(profile)
         self.results_name = f"results_{os.getpid()}_{id(self):x}"
         self.build_s = 0.0
+        self.compiled = False
         self._active = False
         self._jobs = []
 
@@ -470,14 +527,25 @@ class StandaloneBuild:
         # Brian2 writes the clock initialisations of main.cpp in a different
         # order in every process; recompiling a finished build would relink the
         # binary under other processes' feet. Compile once, marked by a file.
-        marker = os.path.join(self.directory, "brian_edff_build_complete")
+        # The marker records the binary's size and digest: a cached build
+        # whose binary is missing or was cut short is compiled again (after
+        # ``make clean``, as is a build whose compilation never finished: a
+        # compiler killed mid-file may leave an object that looks current).
+        # Processes that need one build at once wait at the lock; the first
+        # compiles, the others find it done.
+        marker = os.path.join(self.directory, BUILD_MARKER)
         with FileLock(self.directory + ".lock"):
-            compiled = os.path.exists(marker)
+            problem = cached_build_problem(self.directory)
+            if problem is not None and os.path.exists(marker):
+                print(f"brian_edff: cached build {self.directory} {problem}; rebuilding",
+                      file=sys.stderr, flush=True)
+                os.remove(marker)
+            compiled = problem is None
             device.build(directory=self.directory, compile=not compiled, run=False,
-                         with_output=False, clean=False)
+                         with_output=False, clean=not compiled)
             if not compiled:
-                with open(marker, "w") as handle:
-                    handle.write(key + "\n")
+                write_build_marker(self.directory, key)
+        self.compiled = not compiled
         self.build_s = time.perf_counter() - start
         return objs
 

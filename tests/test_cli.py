@@ -170,6 +170,36 @@ def test_bad_model_file_is_one_line_without_brian2_warnings(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_full_disk_during_training_keeps_the_checkpoint(tmp_path, capsys, monkeypatch):
+    """The disk fills up while the second checkpoint is written: training ends
+    with one line that names the disk, and the first checkpoint stays whole."""
+    import errno
+
+    from brian_edff import checkpoint
+
+    real_write = checkpoint._atomic_write
+    written = []
+
+    def atomic_write(path, write):
+        if path.endswith("checkpoint.npz"):
+            written.append(path)
+            if len(written) == 2:
+                def write(handle):
+                    handle.write(b"partial")
+                    raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(path, write)
+
+    monkeypatch.setattr(checkpoint, "_atomic_write", atomic_write)
+    out = tmp_path / "run"
+    code = main(["train", "--dataset", "digits", "--params", "fast", "--epochs", "1",
+                 "--threads", "1", "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert f"no space left on the disk that holds {out}" in err
+    assert json.loads((out / "progress.json").read_text())["chunk"] == 1
+    assert np.load(out / "checkpoint.npz")["W1"].shape == (64, 256)
+
+
 def test_unwritable_output(tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a directory")
