@@ -21,6 +21,7 @@ Errors are printed as one line on stderr with a non-zero exit status.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import signal
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m brian_edff",
         description="Event-driven forward-forward (CSDP) learning in Brian2.")
+    parser.add_argument("--pref", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a Brian2 preference before the command, e.g. "
+                             "devices.edff_standalone.vector_width=256 (repeatable)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train a circuit and score it on the test set")
@@ -237,20 +241,33 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt
 
 
-def _check_environment() -> None:
-    """The device's environment settings, read now so that a bad value stops
-    the command before anything is written (ValueError, one line)."""
-    from .device import (
-        default_parallel_runs,
-        default_synapse_threads,
-        min_parallel_synapses,
-        vector_width,
-    )
+def set_preferences(assignments) -> None:
+    """Set Brian2 preferences from ``NAME=VALUE`` texts (``--pref``).
 
-    default_synapse_threads()
-    default_parallel_runs()
-    min_parallel_synapses()
-    vector_width()
+    Values are Python literals (``256``, ``False``, ``'gcc'``); anything
+    else is taken as a string. Raises ValueError, one line naming the
+    preference, for a malformed assignment, an unknown name or a bad value.
+    """
+    from brian2 import prefs
+    from brian2.core.preferences import PreferenceError
+
+    from . import device  # noqa: F401  (registers the device's preferences)
+
+    for text in assignments:
+        name, sep, value = text.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"--pref: give NAME=VALUE, got {text!r}")
+        try:
+            value = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            value = value.strip()
+        try:
+            prefs[name] = value
+        except PreferenceError as err:
+            raise ValueError(str(err).splitlines()[0]) from None
+        except KeyError:
+            raise ValueError(f"--pref: unknown preference {name!r}") from None
 
 
 def main(argv=None) -> int:
@@ -261,7 +278,7 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        _check_environment()
+        set_preferences(args.pref)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

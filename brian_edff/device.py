@@ -72,7 +72,8 @@ import time
 
 import brian2
 import numpy as np
-from brian2 import TimedArray
+from brian2 import TimedArray, prefs
+from brian2.core.preferences import BrianPreference, PreferenceError
 from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.devices.device import all_devices
@@ -302,35 +303,117 @@ class EdffStandaloneDevice(CPPStandaloneDevice):
 all_devices[DEVICE_NAME] = EdffStandaloneDevice()
 
 
+# --------------------------------------------------------------------------
+# Preferences
+# --------------------------------------------------------------------------
+
+#: The category of the device's Brian2 preferences.
+PREFS = "devices.edff_standalone"
+
+
+def _validator(name: str, accepts, expected: str):
+    """A preference validator that raises a one-line error naming the preference."""
+    def validate(value):
+        if not accepts(value):
+            raise PreferenceError(f"{PREFS}.{name}: must be {expected}, got {value!r}")
+        return True
+    return validate
+
+
+def _is_int(value, minimum: int) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) \
+        and value >= minimum
+
+
+#: Default of ``vector_width``: vector registers, in bits, that gcc may use
+#: for the on_pre row loops of the device's ``synapses.cpp`` on x86-64
+#: (``#pragma GCC target ("prefer-vector-width=N")`` in those files only).
+#: ``-march=native`` keeps to 256 bits on AVX-512 machines; the rows are
+#: memory-bound runs of float32 (docs/speed.md). Only rows whose code writes
+#: synaptic and target variables alone and calls no math function with a
+#: vector form (:func:`may_vectorise`) get it, so the results stay
+#: cpp_standalone's; on a CPU without AVX-512 nothing changes.
+VECTOR_WIDTH = 512
+VECTOR_WIDTHS = (128, 256, 512)
+#: Default of ``min_parallel_synapses``: a step's rows are split over the
+#: threads only where they hold at least this many synapses in all; below
+#: it, opening a parallel region costs more than a second thread saves (a
+#: few microseconds against under a nanosecond per synaptic event). The
+#: split never changes results, only where it is used.
+MIN_PARALLEL_SYNAPSES = 16384
+
+prefs.register_preferences(
+    PREFS, "Preferences of brian_edff's standalone device (edff_standalone)",
+    synapse_threads=BrianPreference(
+        default=0, validator=_validator("synapse_threads", lambda v: _is_int(v, 0),
+                                        "an integer >= 0"),
+        docs="""Threads of the synaptic event loops of a run when the caller does not
+        choose (0: 2 where the machine has 2 or more cores and its 1-minute load
+        average leaves more than 1.5 free, else 1). Results do not depend on it."""),
+    parallel_runs=BrianPreference(
+        default=0, validator=_validator("parallel_runs", lambda v: _is_int(v, 0),
+                                        "an integer >= 0"),
+        docs="""Binaries run at once for chunks that do not depend on each other (the
+        readouts of an evaluation), one synaptic thread each (0: the cores the
+        1-minute load average leaves free, at least 1)."""),
+    min_parallel_synapses=BrianPreference(
+        default=MIN_PARALLEL_SYNAPSES,
+        validator=_validator("min_parallel_synapses", lambda v: _is_int(v, 0),
+                             "an integer >= 0"),
+        docs="""The fewest synapses in a step's rows for which they are split over the
+        threads (a parallel region costs microseconds; part of the build)."""),
+    vector_width=BrianPreference(
+        default=VECTOR_WIDTH,
+        validator=_validator("vector_width", lambda v: v in VECTOR_WIDTHS,
+                             "one of " + ", ".join(map(str, VECTOR_WIDTHS))),
+        docs="""Vector width, in bits, of the on_pre row loops on x86-64 with gcc (part
+        of the build; results do not depend on it)."""),
+    huge_pages=BrianPreference(
+        default=True, validator=_validator("huge_pages", lambda v: isinstance(v, bool),
+                                           "True or False"),
+        docs="""Start compiled binaries with glibc's transparent huge pages for large
+        allocations (``GLIBC_TUNABLES=glibc.malloc.hugetlb=1``; memory layout only)."""),
+    cache_directory=BrianPreference(
+        default="", validator=_validator("cache_directory", lambda v: isinstance(v, str),
+                                         "a path (a string)"),
+        docs="""Folder of compiled builds, one per network shape and model
+        ('': ~/.cache/brian_edff)."""),
+)
+
+
+def device_prefs() -> dict:
+    """The device's preferences as ``{full name: value}`` (e.g. to hand them
+    to worker processes, which start with the defaults)."""
+    return {f"{PREFS}.{name}": prefs[f"{PREFS}.{name}"]
+            for name in prefs.pref_register[PREFS][0]}
+
+
 def default_cache_dir() -> str:
-    """Folder of compiled builds: ``$BRIAN_EDFF_CACHE`` or ``~/.cache/brian_edff``."""
-    return os.environ.get("BRIAN_EDFF_CACHE", os.path.expanduser("~/.cache/brian_edff"))
+    """Folder of compiled builds: ``prefs.devices.edff_standalone.cache_directory``
+    or ``~/.cache/brian_edff``."""
+    return os.path.expanduser(prefs[f"{PREFS}.cache_directory"] or "~/.cache/brian_edff")
+
+
+def default_synapse_threads() -> int:
+    """Threads of the synaptic event loops where the caller does not choose:
+    ``prefs.devices.edff_standalone.synapse_threads``, or where that is 0,
+    2 on an idle machine with 2 or more cores and otherwise 1, decided once
+    per process (:func:`_automatic_threads`).
+
+    Two threads meet at a barrier in every step: on a machine whose cores
+    other jobs keep busy, they wait whenever the system deschedules one of
+    them, and are then many times slower than one (docs/speed.md). So the
+    automatic choice takes 2 only where the 1-minute load average leaves
+    more than 1.5 cores free, and never more than 2.
+    """
+    chosen = prefs[f"{PREFS}.synapse_threads"]
+    return int(chosen) if chosen else _automatic_threads()
 
 
 @functools.lru_cache(maxsize=1)
-def default_synapse_threads() -> int:
-    """Threads of the synaptic event loops by default: 2 on an idle machine
-    with 2 or more cores, otherwise 1; decided once per process.
-
-    Measured on a 2-core machine (``benchmarks/bench_speed.py``, quiet):
-    two threads were as fast as one or faster for ``fast`` and for test
-    images, while reference-size training ran faster on one thread in the
-    later measurements (docs/speed.md); more than two were not measured, so
-    the default stops at two. With the cores
-    already busy (two other single-threaded runs), two threads were 7 to 10
-    times *slower* than one (the per-step barriers wait for a descheduled
-    thread; a shorter OpenMP spin, ``GOMP_SPINCOUNT=1000``, or a passive wait
-    policy did not help): so the default takes 2 only where the 1-minute load
-    average leaves more than 1.5 cores free. The first circuit of a process
-    decides, so that a run's own load does not change the thread count (and
-    the build) of the circuits it creates later. Pass ``threads`` to choose,
-    or set ``BRIAN_EDFF_THREADS`` (an integer >= 1) to fix the default, e.g.
-    in a job script (the test suite sets 1, so that every process of a test
-    shares one build per shape).
-    """
-    chosen = environment_int("BRIAN_EDFF_THREADS", minimum=1)
-    if chosen is not None:
-        return chosen
+def _automatic_threads() -> int:
+    """The load-based choice, once per process: a run's own load must not
+    change the thread count of the circuits it creates later."""
     cores, free = _cores_and_free()
     return 2 if cores >= 2 and free > 1.5 else 1
 
@@ -345,21 +428,19 @@ def _cores_and_free() -> tuple:
     return cores, cores - load
 
 
-@functools.lru_cache(maxsize=1)
 def default_parallel_runs() -> int:
     """Binaries run at once for chunks that do not depend on each other (the
-    readouts of :func:`brian_edff.training.evaluate_state`): the cores the
-    1-minute load average leaves free, at least 1; decided once per process.
-
-    Each binary then runs its synaptic loops on one thread. Measured at
-    reference size on this 2-core machine (docs/speed.md): two test chunks at
-    once took 1.85 times less wall time per image than one at a time, where
-    one chunk on two threads gained 10-15 %. Set ``BRIAN_EDFF_JOBS`` (an
-    integer >= 1) to fix it.
+    readouts of :func:`brian_edff.training.evaluate_state`):
+    ``prefs.devices.edff_standalone.parallel_runs``, or where that is 0, the
+    cores the 1-minute load average leaves free, at least 1, decided once
+    per process. Each binary then runs its synaptic loops on one thread.
     """
-    chosen = environment_int("BRIAN_EDFF_JOBS", minimum=1)
-    if chosen is not None:
-        return chosen
+    chosen = prefs[f"{PREFS}.parallel_runs"]
+    return int(chosen) if chosen else _automatic_parallel_runs()
+
+
+@functools.lru_cache(maxsize=1)
+def _automatic_parallel_runs() -> int:
     cores, free = _cores_and_free()
     return max(1, min(cores, int(free + 0.5)))
 
@@ -378,13 +459,11 @@ def huge_pages_environment():
     binary is started (Brian2 starts it with this process's environment).
 
     Where the variable already sets ``glibc.malloc.hugetlb``, or
-    ``BRIAN_EDFF_HUGE_PAGES=0`` is set, the environment is left as it is
-    (another value than an integer stops with an error naming the variable).
-    Memory layout only: results do not change.
+    ``prefs.devices.edff_standalone.huge_pages`` is False, the environment
+    is left as it is. Memory layout only: results do not change.
     """
     old = os.environ.get("GLIBC_TUNABLES")
-    if environment_int("BRIAN_EDFF_HUGE_PAGES", minimum=0) == 0 or \
-            "glibc.malloc.hugetlb" in (old or ""):
+    if not prefs[f"{PREFS}.huge_pages"] or "glibc.malloc.hugetlb" in (old or ""):
         yield
         return
     os.environ["GLIBC_TUNABLES"] = f"{old}:{HUGE_PAGES_TUNABLE}" if old else HUGE_PAGES_TUNABLE
@@ -738,60 +817,14 @@ class StandaloneBuild:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
-#: A step's rows are split over the threads only where they hold at least
-#: this many synapses in all: below it, opening a parallel region costs more
-#: than a second thread saves (a few microseconds against about 0.4 ns per
-#: synaptic event). The split never changes results, only where it is used.
-#: ``$BRIAN_EDFF_MIN_PARALLEL_SYNAPSES`` overrides it; the tests set 0, so
-#: that their small circuits run every split path.
-MIN_PARALLEL_SYNAPSES = 16384
-
-
-def environment_int(name: str, minimum: int) -> int | None:
-    """The integer in environment variable ``name``, or None where it is unset
-    or empty; ValueError (one line naming it) for anything but an integer >=
-    ``minimum``."""
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return None
-    if not value.isdigit() or int(value) < minimum:
-        raise ValueError(f"{name}: must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def min_parallel_synapses() -> int:
-    """The split threshold in use (:data:`MIN_PARALLEL_SYNAPSES` or the environment's)."""
-    chosen = environment_int("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", minimum=0)
-    return MIN_PARALLEL_SYNAPSES if chosen is None else chosen
-
-
-#: Vector registers, in bits, that gcc may use for the on_pre row loops of
-#: the device's ``synapses.cpp`` on x86-64 (``#pragma GCC target
-#: ("prefer-vector-width=N")`` in those files only). ``-march=native`` keeps
-#: to 256 bits on AVX-512 machines (older ones lower their clock for 512-bit
-#: work); the rows are memory-bound runs of float32, and on this project's
-#: AVX-512 machine 512 bits made a reference-size test image 11 % faster
-#: (docs/speed.md). Only rows whose code writes synaptic and target variables
-#: alone and calls no math function with a vector form (:func:`may_vectorise`)
-#: get it, so the results stay cpp_standalone's; a wider vector for every
-#: file, or for the strided on_post rows, moved one value of
-#: ``tests/generic_network.py`` by one ulp. ``$BRIAN_EDFF_VECTOR_WIDTH``
-#: overrides it (128, 256 or 512); on a CPU without AVX-512 there are no
-#: 512-bit registers and nothing changes.
-VECTOR_WIDTH = 512
-VECTOR_WIDTHS = (128, 256, 512)
+    """The split threshold in use (``prefs.devices.edff_standalone.min_parallel_synapses``)."""
+    return int(prefs[f"{PREFS}.min_parallel_synapses"])
 
 
 def vector_width() -> int:
-    """The vector width asked for (:data:`VECTOR_WIDTH` or the environment's);
-    ValueError (one line naming the variable) for anything but 128, 256, 512."""
-    value = os.environ.get("BRIAN_EDFF_VECTOR_WIDTH", "").strip()
-    if not value:
-        return VECTOR_WIDTH
-    if value not in {str(width) for width in VECTOR_WIDTHS}:
-        raise ValueError(f"BRIAN_EDFF_VECTOR_WIDTH: must be one of "
-                         f"{', '.join(map(str, VECTOR_WIDTHS))}, got {value!r}")
-    return int(value)
+    """The vector width asked for (``prefs.devices.edff_standalone.vector_width``)."""
+    return int(prefs[f"{PREFS}.vector_width"])
 
 
 def synapse_vector_width() -> int | None:

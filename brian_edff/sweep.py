@@ -168,9 +168,15 @@ def run_point(point: dict, spec: dict, sweep_dir: str) -> dict:
         from brian2 import prefs
 
         prefs.codegen.target = spec["codegen_target"]
-    # One binary at a time in the readouts too: the runs fill the cores
-    # (device.default_parallel_runs; the worker is a process of its own).
-    os.environ.setdefault("BRIAN_EDFF_JOBS", "1")
+    # A worker is a process of its own, started with Brian2's default
+    # preferences: it takes the device preferences of the process that
+    # submitted the sweep, and runs one binary at a time in the readouts
+    # too, since the runs fill the cores (device.default_parallel_runs).
+    from brian2 import prefs
+
+    for name, value in spec.get("device_prefs", {}).items():
+        prefs[name] = value
+    prefs["devices.edff_standalone.parallel_runs"] = 1
     try:
         params = spec["base"].replace(**point["values"]).validate()
         dataset = load_dataset(spec["dataset"], point["seed"])
@@ -256,9 +262,14 @@ def run_points(points: list, spec: dict, sweep_dir: str, scheduler: str | None =
     """Run every point not finished yet on Dask; rows of all points.
 
     A point is ``{"values": {param: value}, "seed": int, "name": str}``, with
-    an optional ``"plasticity"`` overriding the spec's.
+    an optional ``"plasticity"`` overriding the spec's. The workers run with
+    this process's device preferences (:func:`brian_edff.device.device_prefs`).
     """
     from dask.distributed import Client, LocalCluster, as_completed
+
+    from .device import device_prefs
+
+    spec = {"device_prefs": device_prefs(), **spec}
 
     os.makedirs(os.path.join(sweep_dir, "runs"), exist_ok=True)
     rows, todo = [], []

@@ -117,4 +117,10 @@ def build_and_run(device_name, threads, directory):
 
 if __name__ == "__main__":
     name, threads, directory, path = sys.argv[1:5]
+    if len(sys.argv) > 5:  # the device's split threshold
+        from brian2 import prefs
+
+        import brian_edff.device  # noqa: F401  (registers its preferences)
+
+        prefs.devices.edff_standalone.min_parallel_synapses = int(sys.argv[5])
     np.savez(path, **build_and_run(name, int(threads), directory))

@@ -16,16 +16,19 @@ import time
 
 import numpy as np
 import pytest
+from conftest import TEST_PREFS
 
 from brian_edff.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def cli(*args, timeout=900, env=None):
-    return subprocess.run([sys.executable, "-m", "brian_edff", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout,
-                          env=None if env is None else {**os.environ, **env})
+def cli(*args, timeout=900, prefs=()):
+    """The command line in a process of its own, with the suite's device
+    preferences (conftest.TEST_PREFS) and ``prefs`` (``NAME=VALUE``)."""
+    options = [*TEST_PREFS] + [item for pref in prefs for item in ("--pref", pref)]
+    return subprocess.run([sys.executable, "-m", "brian_edff", *options, *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def trained(tmp_path_factory):
         # Readout chunks one at a time here; evaluate runs two at once.
         result = cli("train", "--dataset", "digits", "--params", "fast", "--epochs", "2",
                      "--seed", "0", "--out", str(out), "--no-progress", *extra,
-                     env={"BRIAN_EDFF_JOBS": "1"})
+                     prefs=["devices.edff_standalone.parallel_runs=1"])
         assert result.returncode == 0, result.stderr[-2000:]
         runs[name] = out
     return runs
@@ -129,27 +132,38 @@ def test_errors_are_one_line(tmp_path, capsys, args, message):
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-@pytest.mark.parametrize("variable, value, message", [
-    ("BRIAN_EDFF_THREADS", "two", "must be an integer"),
-    ("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", "-5", "must be an integer"),
-    ("BRIAN_EDFF_JOBS", "0", "must be an integer"),
-    ("BRIAN_EDFF_VECTOR_WIDTH", "wide", "must be one of 128, 256, 512"),
-    ("BRIAN_EDFF_VECTOR_WIDTH", "384", "must be one of 128, 256, 512")])
-def test_bad_environment_is_one_line(tmp_path, capsys, monkeypatch, variable, value,
-                                     message):
-    from brian_edff import device
+@pytest.mark.parametrize("pref, message", [
+    ("devices.edff_standalone.synapse_threads=two", "synapse_threads: must be an integer"),
+    ("devices.edff_standalone.min_parallel_synapses=-5", "must be an integer >= 0"),
+    ("devices.edff_standalone.vector_width=wide", "must be one of 128, 256, 512"),
+    ("devices.edff_standalone.vector_width=384", "must be one of 128, 256, 512"),
+    ("devices.edff_standalone.no_such_option=1", "is unregistered"),
+    ("vector_width", "give NAME=VALUE")])
+def test_bad_preference_is_one_line(tmp_path, capsys, pref, message):
+    from brian_edff.device import device_prefs
 
-    monkeypatch.setenv(variable, value)
-    device.default_synapse_threads.cache_clear()
-    device.default_parallel_runs.cache_clear()
-    try:
-        code = main(["train", "--dataset", "digits", "--out", str(tmp_path / "r")])
-    finally:
-        device.default_synapse_threads.cache_clear()
-        device.default_parallel_runs.cache_clear()
+    before = device_prefs()
+    code = main(["--pref", pref, "train", "--dataset", "digits", "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err
-    assert code == 2 and f"{variable}: {message}" in err and err.count("\n") == 1
+    assert code == 2 and message in err and err.count("\n") == 1
     assert not (tmp_path / "r").exists()
+    assert device_prefs() == before
+
+
+def test_preference_option_sets_the_device(tmp_path, capsys):
+    from brian2 import prefs
+
+    before = prefs.devices.edff_standalone.vector_width
+    try:
+        code = main(["--pref", "devices.edff_standalone.vector_width=256",
+                     "--pref", "devices.edff_standalone.huge_pages=False", "train",
+                     "--dataset", "digits", "--epochs", "0", "--out", str(tmp_path / "r")])
+        assert code == 2 and "epochs: must be >= 1" in capsys.readouterr().err
+        assert prefs.devices.edff_standalone.vector_width == 256
+        assert prefs.devices.edff_standalone.huge_pages is False
+    finally:
+        prefs.devices.edff_standalone.vector_width = before
+        prefs.devices.edff_standalone.huge_pages = True
 
 
 def test_bad_model_file_is_one_line_without_brian2_warnings(tmp_path):
@@ -211,7 +225,8 @@ def test_unwritable_output(tmp_path, capsys):
 def test_sigkill_then_resume_equals_uninterrupted(trained, tmp_path):
     """Kill a real training process mid-run; resuming ends as the uninterrupted run."""
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "brian_edff", "train", "--dataset",
+    proc = subprocess.Popen([sys.executable, "-m", "brian_edff", *TEST_PREFS, "train",
+                             "--dataset",
                              "digits", "--params", "fast", "--epochs", "2", "--seed", "0",
                              "--out", str(out), "--no-progress"], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -238,7 +253,8 @@ def test_sigkill_then_resume_equals_uninterrupted(trained, tmp_path):
 
 
 def _start_and_wait(out, seed):
-    proc = subprocess.Popen([sys.executable, "-m", "brian_edff", "train", "--dataset",
+    proc = subprocess.Popen([sys.executable, "-m", "brian_edff", *TEST_PREFS, "train",
+                             "--dataset",
                              "digits", "--params", "fast", "--epochs", "2", "--seed",
                              str(seed), "--out", str(out), "--no-progress"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

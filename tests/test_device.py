@@ -276,11 +276,10 @@ def test_generic_network_equals_cpp_standalone(tmp_path):
     for device, threads in (("cpp_standalone", 0), ("edff_standalone", 2)):
         out = tmp_path / f"{device}.npz"
         # A split threshold of 40 synapses: some steps' rows are split over the
-        # threads, others run on one (device.MIN_PARALLEL_SYNAPSES).
-        env = {**os.environ, "BRIAN_EDFF_MIN_PARALLEL_SYNAPSES": "40"}
+        # threads, others run on one (devices.edff_standalone.min_parallel_synapses).
         subprocess.run([sys.executable, GENERIC_NETWORK, device, str(threads),
-                        str(tmp_path / device), str(out)], check=True, capture_output=True,
-                       env=env)
+                        str(tmp_path / device), str(out), "40"], check=True,
+                       capture_output=True)
         with np.load(out) as data:
             outputs[device] = {k: data[k] for k in data.files}
     plain, ours = outputs["cpp_standalone"], outputs["edff_standalone"]
@@ -329,110 +328,133 @@ def test_adaptive_step_on_device_equals_numpy_reference():
     assert_adaptive_state_equals(after.synapse_state, ref, plan6.n_windows * params.window)
 
 
+@pytest.fixture
+def device_prefs():
+    """The device's preferences, restored after the test."""
+    from brian2 import prefs
+
+    from brian_edff import device
+
+    saved = device.device_prefs()
+    device._automatic_threads.cache_clear()
+    device._automatic_parallel_runs.cache_clear()
+    yield prefs
+    for name, value in saved.items():
+        prefs[name] = value
+    device._automatic_threads.cache_clear()
+    device._automatic_parallel_runs.cache_clear()
+
+
 @pytest.mark.parametrize("cores, load, expected", [(2, 0.2, 2), (2, 0.8, 1), (2, 2.5, 1),
                                                    (1, 0.0, 1), (16, 3.0, 2)])
-def test_default_threads_follow_the_free_cores(monkeypatch, cores, load, expected):
+def test_default_threads_follow_the_free_cores(monkeypatch, device_prefs, cores, load,
+                                               expected):
     """Two threads only where more than 1.5 cores are free (a busy machine
     makes the per-step barriers wait for descheduled threads)."""
     from brian_edff import device
 
-    monkeypatch.delenv("BRIAN_EDFF_THREADS", raising=False)
+    device_prefs.devices.edff_standalone.synapse_threads = 0
     monkeypatch.setattr(device.os, "cpu_count", lambda: cores)
     monkeypatch.setattr(device.os, "getloadavg", lambda: (load, load, load))
-    device.default_synapse_threads.cache_clear()
-    try:
-        assert device.default_synapse_threads() == expected
-        monkeypatch.setattr(device.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
-        assert device.default_synapse_threads() == expected  # decided once per process
-    finally:
-        device.default_synapse_threads.cache_clear()
+    assert device.default_synapse_threads() == expected
+    monkeypatch.setattr(device.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert device.default_synapse_threads() == expected  # decided once per process
 
 
-def test_default_threads_from_the_environment(monkeypatch):
-    """BRIAN_EDFF_THREADS fixes the default; a bad value is a one-line error."""
+def test_default_threads_from_the_preference(device_prefs):
+    """The preference fixes the default; a bad value is a one-line error naming it."""
+    from brian2.core.preferences import PreferenceError
+
     from brian_edff import device
 
-    try:
-        for value, expected in (("3", 3), (" 1 ", 1)):
-            monkeypatch.setenv("BRIAN_EDFF_THREADS", value)
-            device.default_synapse_threads.cache_clear()
-            assert device.default_synapse_threads() == expected
-        for value in ("0", "two", "-1"):
-            monkeypatch.setenv("BRIAN_EDFF_THREADS", value)
-            device.default_synapse_threads.cache_clear()
-            with pytest.raises(ValueError, match="BRIAN_EDFF_THREADS: must be an integer"):
-                device.default_synapse_threads()
-    finally:
-        device.default_synapse_threads.cache_clear()
+    for value in (3, 1):
+        device_prefs.devices.edff_standalone.synapse_threads = value
+        assert device.default_synapse_threads() == value
+    for value in (-1, "two", 1.5, True):
+        with pytest.raises(PreferenceError,
+                           match="devices.edff_standalone.synapse_threads: must be an "
+                                 "integer >= 0"):
+            device_prefs.devices.edff_standalone.synapse_threads = value
 
 
 @pytest.mark.parametrize("cores, load, expected", [(2, 0.2, 2), (2, 0.8, 1), (2, 2.5, 1),
                                                    (1, 0.0, 1), (16, 3.0, 13)])
-def test_parallel_runs_follow_the_free_cores(monkeypatch, cores, load, expected):
-    """Readout chunks run at once on the cores the load leaves free;
-    BRIAN_EDFF_JOBS fixes it, a bad value is a one-line error."""
+def test_parallel_runs_follow_the_free_cores(monkeypatch, device_prefs, cores, load,
+                                             expected):
+    """Readout chunks run at once on the cores the load leaves free; the
+    preference fixes it, a bad value is a one-line error."""
+    from brian2.core.preferences import PreferenceError
+
     from brian_edff import device
 
-    monkeypatch.delenv("BRIAN_EDFF_JOBS", raising=False)
+    device_prefs.devices.edff_standalone.parallel_runs = 0
     monkeypatch.setattr(device.os, "cpu_count", lambda: cores)
     monkeypatch.setattr(device.os, "getloadavg", lambda: (load, load, load))
-    device.default_parallel_runs.cache_clear()
-    try:
-        assert device.default_parallel_runs() == expected
-        monkeypatch.setenv("BRIAN_EDFF_JOBS", "3")
-        assert device.default_parallel_runs() == expected  # decided once per process
-        device.default_parallel_runs.cache_clear()
-        assert device.default_parallel_runs() == 3
-        monkeypatch.setenv("BRIAN_EDFF_JOBS", "0")
-        device.default_parallel_runs.cache_clear()
-        with pytest.raises(ValueError, match="BRIAN_EDFF_JOBS: must be an integer >= 1"):
-            device.default_parallel_runs()
-    finally:
-        device.default_parallel_runs.cache_clear()
+    assert device.default_parallel_runs() == expected
+    monkeypatch.setattr(device.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert device.default_parallel_runs() == expected  # decided once per process
+    device_prefs.devices.edff_standalone.parallel_runs = 3
+    assert device.default_parallel_runs() == 3
+    with pytest.raises(PreferenceError, match="parallel_runs: must be an integer >= 0"):
+        device_prefs.devices.edff_standalone.parallel_runs = -2
 
 
-def test_split_threshold_from_the_environment(monkeypatch):
+def test_split_threshold_from_the_preference(device_prefs):
     """The split threshold: default, override, and a one-line error for bad values."""
+    from brian2.core.preferences import PreferenceError
+
     from brian_edff.device import MIN_PARALLEL_SYNAPSES, min_parallel_synapses
 
-    monkeypatch.delenv("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", raising=False)
+    device_prefs.devices.edff_standalone.min_parallel_synapses = MIN_PARALLEL_SYNAPSES
     assert min_parallel_synapses() == MIN_PARALLEL_SYNAPSES
-    monkeypatch.setenv("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", "0")
+    device_prefs.devices.edff_standalone.min_parallel_synapses = 0
     assert min_parallel_synapses() == 0
-    for bad in ("many", "-1", "1.5"):
-        monkeypatch.setenv("BRIAN_EDFF_MIN_PARALLEL_SYNAPSES", bad)
-        with pytest.raises(ValueError, match="BRIAN_EDFF_MIN_PARALLEL_SYNAPSES"):
-            min_parallel_synapses()
+    for bad in ("many", -1, 1.5):
+        with pytest.raises(PreferenceError, match="min_parallel_synapses: must be"):
+            device_prefs.devices.edff_standalone.min_parallel_synapses = bad
 
 
-def test_vector_width_from_the_environment(monkeypatch):
+def test_vector_width_from_the_preference(monkeypatch, device_prefs):
     """The row loops' vector width: on x86-64 gcc only, part of the build
-    key, overridable, and a one-line error for bad values."""
+    key, a preference, and a one-line error for bad values."""
     import platform
+
+    from brian2.core.preferences import PreferenceError
 
     from brian_edff import device
 
-    monkeypatch.delenv("BRIAN_EDFF_VECTOR_WIDTH", raising=False)
+    device_prefs.devices.edff_standalone.vector_width = device.VECTOR_WIDTH
     assert device.vector_width() == device.VECTOR_WIDTH
     default_digest = device.templates_digest()
-    monkeypatch.setenv("BRIAN_EDFF_VECTOR_WIDTH", "256")
+    device_prefs.devices.edff_standalone.vector_width = 256
     assert device.vector_width() == 256
     if platform.machine().lower() in ("x86_64", "amd64"):
         assert device.synapse_vector_width() == 256
         assert device.templates_digest() != default_digest
     monkeypatch.setattr(platform, "machine", lambda: "aarch64")
     assert device.synapse_vector_width() is None
-    for bad in ("wide", "384", "0", "256.0"):
-        monkeypatch.setenv("BRIAN_EDFF_VECTOR_WIDTH", bad)
-        with pytest.raises(ValueError, match="BRIAN_EDFF_VECTOR_WIDTH: must be one of"):
-            device.vector_width()
+    for bad in ("wide", 384, 0, 256.5):
+        with pytest.raises(PreferenceError, match="vector_width: must be one of 128, 256, 512"):
+            device_prefs.devices.edff_standalone.vector_width = bad
 
 
-def test_huge_pages_environment(monkeypatch):
+def test_preferences_reach_sweep_workers(device_prefs):
+    """Worker processes start with Brian2's defaults: a sweep hands them
+    the preferences of the process that submits it."""
+    from brian_edff.device import device_prefs as current
+
+    device_prefs.devices.edff_standalone.vector_width = 128
+    assert current()["devices.edff_standalone.vector_width"] == 128
+    assert set(current()) == {f"devices.edff_standalone.{name}" for name in (
+        "synapse_threads", "parallel_runs", "min_parallel_synapses", "vector_width",
+        "huge_pages", "cache_directory")}
+
+
+def test_huge_pages_environment(monkeypatch, device_prefs):
     """The binary's environment asks glibc for huge pages, restores the
-    caller's, respects an opt-out and names a bad value."""
+    caller's and respects the opt-out preference."""
     monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
-    monkeypatch.delenv("BRIAN_EDFF_HUGE_PAGES", raising=False)
+    device_prefs.devices.edff_standalone.huge_pages = True
     with huge_pages_environment():
         assert os.environ["GLIBC_TUNABLES"] == HUGE_PAGES_TUNABLE
     assert "GLIBC_TUNABLES" not in os.environ
@@ -441,10 +463,6 @@ def test_huge_pages_environment(monkeypatch):
         assert os.environ["GLIBC_TUNABLES"] == (
             "glibc.malloc.arena_max=2:" + HUGE_PAGES_TUNABLE)
     assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2"
-    monkeypatch.setenv("BRIAN_EDFF_HUGE_PAGES", "0")
+    device_prefs.devices.edff_standalone.huge_pages = False
     with huge_pages_environment():
         assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2"
-    monkeypatch.setenv("BRIAN_EDFF_HUGE_PAGES", "off")
-    with pytest.raises(ValueError, match="BRIAN_EDFF_HUGE_PAGES"):
-        with huge_pages_environment():
-            pass
