@@ -35,6 +35,11 @@ where the time of a training chunk goes, summed by projection.
 speed choices of the model switched off and on (float32 vs float64 weights,
 lazy vs eager weight decay), on ``--devices``.
 
+``--plastic-network`` runs ``plastic_network.py``, a plain Brian2 script
+(Poisson inputs onto LIF cells with STDP), on ``cpp_standalone`` and on
+brian_edff's device, a first build and a rebuild in the same directory
+each, and checks that the weights are equal.
+
 ``--learning-cost`` measures, per parameter set and device, a training
 chunk with CSDP on, the same chunk with the hidden synapses frozen (the
 control arm), and CSDP on with the other step (plain against adaptive), and
@@ -300,6 +305,39 @@ def print_learning_cost(name, base, rows):
                   f"{epoch_minutes(ms, test, base.n_labels):.0f} |", flush=True)
 
 
+def plastic_network(repeats=2):
+    """``plastic_network.py`` (Poisson inputs onto LIF cells with STDP) on
+    cpp_standalone and on brian_edff's device, side by side: run time and
+    build time of a first build in a new directory and of a rebuild in the
+    same directory, each in a process of its own; weights compared for
+    equality."""
+    script = os.path.join(HERE, "plastic_network.py")
+    rows, weights = [], {}
+    for device in ("cpp_standalone", "edff_standalone"):
+        directory = tempfile.mkdtemp(prefix=f"plastic_{device}_")
+        for attempt in range(repeats):
+            out = subprocess.run([sys.executable, script, device, directory],
+                                 capture_output=True, text=True, check=True).stdout
+            line = next(x for x in out.splitlines() if x.startswith(device))
+            run_s = float(line.split("run ")[1].split(" s")[0])
+            build_s = float(line.split("build ")[1].split(" s")[0])
+            rows.append((device, "first build" if attempt == 0 else "rebuild", run_s,
+                         build_s))
+            print(f"#   {line}", flush=True)
+        weights[device] = np.load(os.path.join(directory, "weights.npy"))
+    equal = np.array_equal(weights["cpp_standalone"], weights["edff_standalone"])
+    print("\n## Poisson inputs onto LIF cells with STDP (benchmarks/plastic_network.py)")
+    print("| device | build | run s | compile and link s | run vs cpp_standalone |")
+    print("|---|---|---|---|---|")
+    base = {kind: run_s for device, kind, run_s, _ in rows if device == "cpp_standalone"}
+    for device, kind, run_s, build_s in rows:
+        print(f"| {device} | {kind} | {run_s:.3f} | {build_s:.1f} | "
+              f"{base[kind] / run_s:.2f}x |")
+    print(f"weights equal to cpp_standalone's: {equal} ({weights['cpp_standalone'].size} "
+          "synapses)", flush=True)
+    return rows, equal
+
+
 #: The speed choices of the circuit, off (the baseline) to on.
 VARIANTS = (("float64", False), ("float32", False), ("float64", True), ("float32", True))
 
@@ -352,6 +390,9 @@ def main():
     parser.add_argument("--learning-cost", action="store_true",
                         help="only compare training images with CSDP on (adaptive and "
                              "plain step) and frozen, on --devices")
+    parser.add_argument("--plastic-network", action="store_true",
+                        help="only run benchmarks/plastic_network.py (any Brian2 network) "
+                             "on cpp_standalone and on brian_edff's device")
     parser.add_argument("--repeats", type=int, default=2,
                         help="ablation: runs of each variant (the best counts)")
     args = parser.parse_args()
@@ -359,6 +400,9 @@ def main():
         parser.error(f"--chunks must be at least 1, got {args.chunks}")
     devices = [d for d in DEVICE_RUNS if d[0] in args.devices]
     print(f"# {sys.platform}, {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    if args.plastic_network:
+        plastic_network()
+        return
     if args.learning_cost:
         device_names = tuple(dict.fromkeys(device for _l, device, _t in devices))
         for name in args.params:

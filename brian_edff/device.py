@@ -213,6 +213,12 @@ def thread_safe_by_target(abstract_code, variable_indices, target_index) -> bool
 #: precompiled header made with other flags, so the worst case is the old
 #: compile time. The flags are captured before the per-object ``-include`` is
 #: added, since make passes a target's variables on to its prerequisites.
+#: The header is an order-only prerequisite: it is made before the first
+#: object, but a fresh header does not make current objects out of date
+#: (they depend on ``objects.h`` itself through Brian2's ``make.deps``), so a
+#: project rebuilt unchanged in its directory compiles nothing, as with
+#: cpp_standalone. The cache of :class:`StandaloneBuild` deletes the header
+#: after its one compilation (tens of MB).
 PRECOMPILED_HEADER_RULES = """
 # brian_edff: objects.h as a precompiled header, parsed once for all code objects.
 EDFF_PCH_FLAGS := $(CXXFLAGS)
@@ -220,21 +226,26 @@ EDFF_PCH_FLAGS := $(CXXFLAGS)
 objects.h.gch: objects.h $(H_SRCS) makefile
 \t$(CXX) $(EDFF_PCH_FLAGS) -x c++-header objects.h -o objects.h.gch
 
-$(OBJS): objects.h.gch
+$(OBJS): | objects.h.gch
 $(OBJS): CXXFLAGS += -include objects.h
 """
 
 
 def rows_apply(pathway) -> bool:
     """Whether brian_edff's event loop (rows of synapses between two ranges of
-    neurons) applies to a synaptic pathway.
+    neurons) applies to a synaptic pathway; otherwise it keeps Brian2's own
+    templates.
 
     Not where the pathway's source or target is not a group of neurons with
     an index range (synapses onto synapses: the target is a ``Synapses``
-    object); such a pathway keeps Brian2's own templates.
+    object), nor where the target is a single cell: every row then holds one
+    synapse (or a few onto the same cell), and walking rows buys nothing
+    over Brian2's spike queue (e.g. many inputs onto one cell with STDP).
     """
-    return all(hasattr(group, "start") and hasattr(group, "stop")
-               for group in (pathway.source, pathway.target))
+    groups = (pathway.source, pathway.target)
+    if not all(hasattr(group, "start") and hasattr(group, "stop") for group in groups):
+        return False
+    return pathway.target.stop - pathway.target.start > 1
 
 
 class EdffStandaloneDevice(CPPStandaloneDevice):
@@ -253,6 +264,22 @@ class EdffStandaloneDevice(CPPStandaloneDevice):
             if "-fopenmp" not in args:
                 args.append("-fopenmp")
 
+    def run(self, directory=None, results_directory=None, with_output=True, run_args=None):
+        """Run the binary as cpp_standalone does (a user's ``device.build`` or
+        ``run``), with the synaptic threads of
+        ``prefs.devices.edff_standalone.synapse_threads`` (or its automatic
+        choice) and huge pages (``huge_pages``)."""
+        self.run_environment_variables["BRIAN_EDFF_SYNAPSE_THREADS"] = str(
+            default_synapse_threads())
+        with huge_pages_environment():
+            tunables = os.environ.get("GLIBC_TUNABLES")
+        if tunables:
+            self.run_environment_variables["GLIBC_TUNABLES"] = tunables
+        else:
+            self.run_environment_variables.pop("GLIBC_TUNABLES", None)
+        return super().run(directory=directory, results_directory=results_directory,
+                           with_output=with_output, run_args=run_args)
+
     def code_object_class(self, codeobj_class=None, fallback_pref=None):
         return EdffCodeObject if codeobj_class is None else codeobj_class
 
@@ -267,13 +294,6 @@ class EdffStandaloneDevice(CPPStandaloneDevice):
         with open(path) as handle:  # just rendered from Brian2's template
             writer.write("makefile", handle.read() + PRECOMPILED_HEADER_RULES)
 
-    def compile_source(self, directory, compiler, debug, clean):
-        """Compile as Brian2 does, then delete the precompiled header (tens
-        of MB, needed only while compiling)."""
-        super().compile_source(directory, compiler, debug, clean)
-        header = os.path.join(directory, "objects.h.gch")
-        if os.path.exists(header):
-            os.remove(header)
 
     def code_object(self, owner, name, abstract_code, variables, template_name,
                     variable_indices, codeobj_class=None, template_kwds=None,
@@ -624,6 +644,9 @@ class StandaloneBuild:
                          with_output=False, clean=not compiled)
             if not compiled:
                 write_build_marker(self.directory, key)
+                header = os.path.join(self.directory, "objects.h.gch")
+                if os.path.exists(header):  # needed only while compiling
+                    os.remove(header)
         self.compiled = not compiled
         self.build_s = time.perf_counter() - start
         return objs
