@@ -55,8 +55,8 @@ def run_all(args):
                                            for k in METRICS}), flush=True)
 
 
-def summarize(out_dir):
-    """Mean +- sd over seeds of every metric, per arm, as Markdown."""
+def _runs_by_arm(out_dir):
+    """``{arm: {seed: metrics}}`` of the finished runs in ``out_dir``."""
     rows = {}
     for name in sorted(os.listdir(out_dir)):
         path = os.path.join(out_dir, name, "metrics.json")
@@ -64,18 +64,53 @@ def summarize(out_dir):
             continue
         with open(path) as handle:
             metrics = json.load(handle)
-        arm = name.split("_seed")[0]
-        rows.setdefault(arm, []).append(metrics)
-    lines = ["| arm | seeds | " + " | ".join(METRICS) + " | train ms/image |",
-             "|---|---|" + "---|" * (len(METRICS) + 1)]
+        arm, seed = name.rsplit("_seed", 1)
+        rows.setdefault(arm, {})[int(seed)] = metrics
+    return rows
+
+
+def _mean_sd(values, scale=1.0):
+    values = scale * np.asarray(values, dtype=float)
+    return f"{values.mean():.1f} +- {values.std(ddof=0):.1f}"
+
+
+def summarize(out_dir):
+    """Mean +- sd over seeds of every test metric, per arm; the learned
+    minus control difference paired by seed; and the dev classifier
+    accuracy per epoch of each arm, as Markdown (``OUT/summary.md``)."""
+    rows = _runs_by_arm(out_dir)
+    lines = ["| arm | seeds | " + " | ".join(METRICS) + " | best epoch | train ms/image |",
+             "|---|---|" + "---|" * (len(METRICS) + 2)]
     for arm, runs in rows.items():
         cells = []
         for key in METRICS:
-            values = np.array([r["test"][key] for r in runs])
             scale = 100 if key.endswith("accuracy") else 1
-            cells.append(f"{scale * values.mean():.1f} +- {scale * values.std(ddof=0):.1f}")
-        speed = np.mean([r["train_ms_per_image"] for r in runs])
-        lines.append(f"| {arm} | {len(runs)} | " + " | ".join(cells) + f" | {speed:.0f} |")
+            cells.append(_mean_sd([r["test"][key] for r in runs.values()], scale))
+        best = " ".join(str(r.get("best_epoch")) for r in runs.values())
+        speed = np.mean([r["train_ms_per_image"] for r in runs.values()])
+        lines.append(f"| {arm} | {len(runs)} | " + " | ".join(cells) +
+                     f" | {best} | {speed:.0f} |")
+    seeds = sorted(set(rows.get("learned", {})) & set(rows.get("control", {})))
+    if seeds:
+        cells = []
+        for key in METRICS:
+            scale = 100 if key.endswith("accuracy") else 1
+            gaps = [scale * (rows["learned"][k]["test"][key] - rows["control"][k]["test"][key])
+                    for k in seeds]
+            cells.append(f"{np.mean(gaps):+.1f} +- {np.std(gaps):.1f}")
+        lines.append(f"| learned - control, paired by seed | {len(seeds)} | " +
+                     " | ".join(cells) + " | | |")
+    lines += ["", "Dev classifier accuracy (%) per epoch, mean +- sd over seeds:", ""]
+    for arm, runs in rows.items():
+        per_epoch = {}
+        for metrics in runs.values():
+            for entry in metrics["dev"]:
+                per_epoch.setdefault(entry["epoch"], []).append(
+                    100 * entry["classifier_accuracy"])
+        curve = ", ".join(f"{epoch}: {np.mean(v):.1f}" + (f" +- {np.std(v):.1f}"
+                                                          if len(v) > 1 else "")
+                          for epoch, v in sorted(per_epoch.items()))
+        lines.append(f"* {arm} ({len(runs)} seeds): {curve}")
     text = "\n".join(lines) + "\n"
     with open(os.path.join(out_dir, "summary.md"), "w") as handle:
         handle.write(text)
