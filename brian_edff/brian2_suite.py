@@ -25,18 +25,15 @@ import sys
 
 #: Brian2 tests that exercise each template the device replaces: the
 #: synaptic event loop and its pathway class (transmission on pre and post
-#: events, custom events, delays that keep the spike queue, synapses onto
-#: synapses that keep Brian2's templates, event-driven and run_regularly
-#: code on synapses), summed variables (onto groups and subgroups),
-#: thresholders (threshold and reset, refractoriness) and state updaters
-#: reading shared values (linked and scalar variables).
+#: events, a custom event, delays that keep the spike queue, synapses onto
+#: synapses that keep Brian2's templates), summed variables, thresholders
+#: (threshold and reset) and state updaters reading shared values (a linked
+#: scalar variable). Each compiles a small project.
 TEMPLATE_TESTS = (
     "test_transmission_simple", "test_transmission_custom_event",
     "test_transmission_one_to_all_heterogeneous_delays", "test_pre_post_simple",
-    "test_synapses_to_synapses_connection_array", "test_event_driven",
-    "test_synapse_with_run_regularly", "test_summed_variable_differing_group_size",
-    "test_subgroup_summed_variable", "test_threshold_reset", "test_synapses_refractory_rand",
-    "test_linked_variable_scalar", "test_run_regularly_shared",
+    "test_synapses_to_synapses_connection_array", "test_summed_variable_differing_group_size",
+    "test_threshold_reset", "test_linked_variable_scalar",
 )
 
 
