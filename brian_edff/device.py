@@ -248,6 +248,22 @@ def rows_apply(pathway) -> bool:
     return pathway.target.stop - pathway.target.start > 1
 
 
+class _AppendToMakefile:
+    """A project writer that appends ``rules`` to the makefile it writes."""
+
+    def __init__(self, writer, rules: str):
+        self._writer = writer
+        self._rules = rules
+
+    def write(self, filename, contents):
+        if filename == "makefile":
+            contents = contents + self._rules
+        return self._writer.write(filename, contents)
+
+    def __getattr__(self, name):
+        return getattr(self._writer, name)
+
+
 class EdffStandaloneDevice(CPPStandaloneDevice):
     """cpp_standalone with brian_edff's synaptic event loop (see module docstring).
 
@@ -285,14 +301,17 @@ class EdffStandaloneDevice(CPPStandaloneDevice):
 
     def generate_makefile(self, writer, compiler, compiler_flags, linker_flags,
                           nb_threads, debug):
-        """Brian2's makefile, plus :data:`PRECOMPILED_HEADER_RULES` (gcc, clang)."""
+        """Brian2's makefile, plus :data:`PRECOMPILED_HEADER_RULES` (gcc, clang).
+
+        The rules are appended before the makefile is written, so that it is
+        written once: Brian2's writer leaves a file with unchanged contents
+        alone, and every object depends on the makefile, so a project built
+        again unchanged in its directory compiles nothing.
+        """
+        if compiler != "msvc":
+            writer = _AppendToMakefile(writer, PRECOMPILED_HEADER_RULES)
         super().generate_makefile(writer, compiler, compiler_flags, linker_flags,
                                   nb_threads, debug)
-        path = os.path.join(writer.project_dir, "makefile")
-        if compiler == "msvc" or not os.path.exists(path):
-            return
-        with open(path) as handle:  # just rendered from Brian2's template
-            writer.write("makefile", handle.read() + PRECOMPILED_HEADER_RULES)
 
 
     def code_object(self, owner, name, abstract_code, variables, template_name,
