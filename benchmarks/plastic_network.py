@@ -10,9 +10,9 @@ brian_edff but the device's name: ``import brian_edff`` registers
 ``edff_standalone`` beside Brian2's ``cpp_standalone``.
 
 Run (one device; prints the run time, the build time and where the weights
-were saved)::
+were saved; ``--profile`` adds Brian2's time per code object)::
 
-    python benchmarks/plastic_network.py edff_standalone OUT_DIR
+    python benchmarks/plastic_network.py edff_standalone OUT_DIR [--profile]
     python benchmarks/plastic_network.py cpp_standalone OUT_DIR
 
 ``benchmarks/bench_speed.py --plastic-network`` runs both side by side and
@@ -30,6 +30,7 @@ from brian2 import (
     SpikeMonitor,
     Synapses,
     device,
+    magic_network,
     ms,
     mV,
     run,
@@ -69,8 +70,9 @@ w = clip(w + trace_in, 0, w_max)
 """
 
 
-def build_and_run(device_name: str, directory: str) -> tuple:
-    """Build and run the network on ``device_name``; (weights, run s, build s)."""
+def build_and_run(device_name: str, directory: str, profile: bool = False) -> tuple:
+    """Build and run the network on ``device_name``; (weights, run s, build s,
+    output spikes, Brian2's time per code object where ``profile``)."""
     set_device(device_name, directory=directory, build_on_run=False)
     seed(2026)
     inputs = PoissonGroup(n_inputs, rates=input_rate)
@@ -81,21 +83,26 @@ def build_and_run(device_name: str, directory: str) -> tuple:
     synapses.connect()
     synapses.w = "rand() * w_max"
     spikes = SpikeMonitor(cells)
-    run(duration)
+    run(duration, profile=profile)
     start = time.perf_counter()
     device.build(directory=directory, compile=True, run=True)
     build_s = time.perf_counter() - start
     weights = np.array(synapses.w[:])
     run_s = device._last_run_time
     n_spikes = spikes.num_spikes
+    timers = (sorted(magic_network.profiling_info, key=lambda item: -float(item[1]))
+              if profile else [])
     device.reinit()
     device.activate()
-    return weights, run_s, build_s - run_s, n_spikes
+    return weights, run_s, build_s - run_s, n_spikes, timers
 
 
 if __name__ == "__main__":
     name, out = sys.argv[1], sys.argv[2]
-    weights, run_s, build_s, n_spikes = build_and_run(name, out)
+    profile = sys.argv[3:4] == ["--profile"]
+    weights, run_s, build_s, n_spikes, timers = build_and_run(name, out, profile)
+    for code_object, seconds in timers[:8]:
+        print(f"  {code_object:<50} {float(seconds):.3f} s")
     np.save(f"{out}/weights.npy", weights)
     print(f"{name}: run {run_s:.3f} s, build {build_s:.1f} s, {n_spikes} output spikes, "
           f"mean weight {weights.mean():.6f}; weights in {out}/weights.npy")

@@ -108,6 +108,11 @@ def _code_text(code) -> str:
     return "\n".join(code) if isinstance(code, (list, tuple)) else code
 
 
+#: A draw of a random number in generated code (``_rand(...)``, ``_randn(...)``,
+#: ``_poisson(...)``): a call per element that no compiler vectorises.
+_RANDOM_DRAW = re.compile(r"\b_?(?:rand|randn|poisson)\s*\(")
+
+
 def may_vectorise(code: str) -> bool:
     """Whether a loop over this generated code may be left to the compiler to
     vectorise where cpp_standalone's loop is not vectorised.
@@ -117,6 +122,14 @@ def may_vectorise(code: str) -> bool:
     arithmetic, ``clip`` and table lookups vectorise to the same results.
     """
     return _VECTOR_MATH_CALL.search(_code_text(code)) is None
+
+
+def vectorisable(code) -> bool:
+    """Whether a loop over this generated code can gain from being vectorised:
+    :func:`may_vectorise`, and it draws no random numbers (a call per element
+    that keeps the loop scalar; a two-pass loop then only adds a pass)."""
+    text = _code_text(code)
+    return may_vectorise(text) and _RANDOM_DRAW.search(text) is None
 
 
 def hoist_shared_loads(vector_code: str) -> tuple[str, str]:
@@ -169,6 +182,7 @@ class EdffCodeObject(CPPStandaloneCodeObject):
 
 
 EdffCodeObject.templater.env.globals.update(edff_may_vectorise=may_vectorise,
+                                            edff_vectorisable=vectorisable,
                                             edff_hoist_shared_loads=hoist_shared_loads,
                                             edff_inline_math=inline_math)
 

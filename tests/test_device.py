@@ -43,6 +43,7 @@ from brian_edff.device import (
     inline_math,
     may_vectorise,
     thread_safe_by_target,
+    vectorisable,
 )
 from brian_edff.stimuli import WindowPlan, readout_plan
 from brian_edff.training import initial_state, read_out, simulate
@@ -119,9 +120,12 @@ def test_device_equals_cpp_standalone(plain_runs, step, threads, state_dtype):
     assert summaries and all("_edff_sum" in path.read_text() for path in summaries)
     # Thresholders take the two-pass path; the modulators read the summary once.
     code_objects = Path(build_dir) / "code_objects"
-    thresholders = list(code_objects.glob("z*_thresholder_codeobject*.cpp"))
+    thresholders = list(code_objects.glob("z[12]_*thresholder_codeobject*.cpp"))
     assert thresholders and all("_edff_conditions" in path.read_text()
                                 for path in thresholders)
+    # The input's condition draws a random number per cell: Brian2's loop.
+    inputs = list(code_objects.glob("z0_spike_thresholder_codeobject*.cpp"))
+    assert inputs and not any("_edff_conditions" in path.read_text() for path in inputs)
     modulators = list(code_objects.glob("z[12]_modulator_codeobject*.cpp"))
     assert modulators and all("shared values the loop reads" in path.read_text()
                               for path in modulators)
@@ -218,6 +222,14 @@ def test_model_edit_builds_and_runs():
     finally:
         circuit.close()
     assert 0 < adapted.counts["z1"].sum() < plain.counts["z1"].sum()
+
+
+def test_loops_that_draw_random_numbers_are_not_vectorisable():
+    assert vectorisable("const char _cond = v > theta;")
+    assert not vectorisable("const char _cond = _rand(_vectorisation_idx) < (dt * rates);")
+    assert not vectorisable("x += _randn(_vectorisation_idx);")
+    assert not vectorisable("const char _cond = exp(v) > theta;")
+    assert vectorisable("const char _cond = operand < theta;")   # not a call of rand
 
 
 def test_inline_math_renames_only_the_library_calls():

@@ -11,7 +11,9 @@ statements in the same order (random numbers included), same events in the
 same order: the result is cpp_standalone's. Most conditions hold for few
 neurons (events gated off in a phase, sparse spikes), so the second pass
 mostly tests words that are zero. A condition that calls a math function
-with a vector form (device.may_vectorise) keeps cpp_standalone's loop.
+with a vector form (device.may_vectorise) or draws random numbers (a call
+per neuron, so the first pass could not vectorise and the second would only
+add work; device.vectorisable) keeps cpp_standalone's loop.
 #}
 {% extends 'common_group.cpp' %}
 {% block extra_headers %}
@@ -40,7 +42,7 @@ with a vector form (device.may_vectorise) keeps cpp_standalone's loop.
     {{scalar_code|autoindent}}
 
     long _count = 0;
-    {% if edff_may_vectorise(vector_code) %}
+    {% if edff_vectorisable(vector_code) %}
     const size_t _edff_words = (N + 7) / 8;
     static std::vector<unsigned char> _edff_condition_bytes;
     if (_edff_condition_bytes.size() != 8 * _edff_words)
