@@ -256,9 +256,8 @@ def float_precision(dtype: str):
     Brian2 gives the loop invariants it hoists out of a statement (``const
     double _lio_1 = eta * gain``) this type. With float32 state but double
     invariants, ``w - _lio_1 * d_post`` is computed in double and converted
-    back per synapse, which is what the learning pass then spends its time
-    on; in single precision, as the author's code computes, ``W1``'s
-    learning pass ran 2.5x faster at reference size (docs/speed.md).
+    back per synapse; in single precision throughout, as the author's code
+    computes, the learning pass stays in single precision (docs/speed.md).
     Variables with an explicit ``dtype`` keep it.
     """
     old = prefs.core.default_float_dtype

@@ -386,7 +386,7 @@ def reference() -> Params:
     The author trains with Adam on mini-batches of 500; this online circuit
     takes plain gradient steps per event, with CSDP rate 0.002 and decay 5e-5
     (ALGORITHM.md) and a head rate of 0.1, chosen on the mnist5k dev split
-    (0.02 gave 63 % dev accuracy after one epoch, 0.1 gave 82 %).
+    (docs/results.md). Single precision, as the author's code.
     """
     return Params()
 
