@@ -24,7 +24,6 @@ folders, the device itself) lives in :mod:`brian_edff.device`.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import time
@@ -47,7 +46,6 @@ from brian2 import (
     prefs,
 )
 from brian2.equations.equations import FLOAT, SUBEXPRESSION
-from brian2.utils.logger import catch_logs
 
 from . import models
 from .device import (
@@ -62,7 +60,7 @@ from .params import Params
 
 __all__ = ["Circuit", "ChunkResult", "PROJECTIONS", "Projection", "init_weights",
            "DEVICES", "state_variables", "neuron_state_variables", "initial_synapse_state",
-           "STATEFUL_POPULATIONS", "upgrade_synapse_state", "check_model", "float_state_dtypes",
+           "STATEFUL_POPULATIONS", "upgrade_synapse_state", "float_state_dtypes",
            "float_precision"]
 
 DEVICES = ("runtime", *COMPILED_DEVICES)
@@ -145,71 +143,7 @@ def init_weights(params: Params, n_input: int, rng: np.random.Generator) -> dict
     return weights
 
 
-#: Digests of the models that :func:`check_model` built and ran in this process.
-_CHECKED_MODELS = set()
-
-
-def check_model(model) -> models.Model:
-    """Build and run a tiny circuit with ``model`` (NumPy runtime, one window).
-
-    Catches what a model file can get wrong before anything is written: a
-    malformed equation, an undefined constant, a unit mismatch. A model whose
-    content (:meth:`~brian_edff.models.Model.digest`) already passed in this
-    process is not run again.
-
-    Raises
-    ------
-    ModelError
-        One line naming the variant and the problem.
-    """
-    model = models.load_model(model)
-    for line in model.eqs.splitlines():
-        if line.strip():
-            try:
-                brian2.Equations(line)
-            except Exception as err:  # noqa: BLE001
-                raise models.ModelError(f"model {model.name}: eqs: cannot parse "
-                                        f"{line.strip()!r} ({_root_message(err)})") from None
-    digest = model.digest()
-    if digest in _CHECKED_MODELS:
-        return model
-    # Brian2's warnings about the trial circuit (objects of a failed trial
-    # that never ran are "never included in a network" when collected) are
-    # caught, so that a refusal is the one-line error alone.
-    with catch_logs():
-        problem = _model_problem(model)
-        gc.collect()
-    if problem is not None:
-        raise models.ModelError(f"model {model.name}: {problem}")
-    _CHECKED_MODELS.add(digest)
-    return model
-
-
-def _model_problem(model) -> str | None:
-    """Run a tiny circuit with ``model`` (NumPy runtime, one window); the
-    problem as one line, or ``None``."""
-    params = Params(n_hidden1=3, n_hidden2=2, n_labels=2, T=4, chunk_windows=1)
-    previous = brian2.prefs.codegen.target
-    brian2.prefs.codegen.target = "numpy"
-    try:
-        from .stimuli import readout_plan
-
-        rng = np.random.default_rng(0)
-        circuit = Circuit(params, 4, 1, device="runtime", model=model)
-        weights = init_weights(params, 4, rng)
-        theta = {name: np.full(size, params.theta0) for name, size in
-                 population_sizes(params, 4).items() if name in ("z1", "z2", "zy", "zR")}
-        circuit.run(readout_plan(np.full((1, 4), 0.5), rng), weights, theta)
-    except models.ModelError as err:
-        return str(err)
-    except Exception as err:  # noqa: BLE001 (Brian2 raises many kinds)
-        return _root_message(err)
-    finally:
-        brian2.prefs.codegen.target = previous
-    return None
-
-
-def _root_message(err: BaseException) -> str:
+def root_message(err: BaseException) -> str:
     """The innermost error of a Brian2 exception chain, as one line."""
     while True:
         inner = getattr(err, "original_error", None) or err.__cause__

@@ -28,13 +28,13 @@ import signal
 import sys
 
 from .checkpoint import CheckpointError, read_json, save_arrays, write_json
+from .circuit import DEVICES
 from .datasets import DataError, load_dataset
 from .models import ModelError
 from .params import Params, ParamsError, load_params
 from .stimuli import MODES
 
 #: Brian2 devices of the circuit (see brian_edff.circuit).
-DEVICES = ("standalone", "cpp_standalone", "runtime")
 
 __all__ = ["main"]
 

@@ -24,11 +24,14 @@ Run directory
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from dataclasses import dataclass, field
 
+import brian2
 import numpy as np
+from brian2.utils.logger import catch_logs
 
 from . import readout
 from .checkpoint import (
@@ -45,15 +48,15 @@ from .circuit import (
     PROJECTIONS,
     STATEFUL_POPULATIONS,
     Circuit,
-    check_model,
     init_weights,
     initial_synapse_state,
     population_sizes,
+    root_message,
     upgrade_synapse_state,
 )
 from .datasets import Dataset, load_dataset
 from .device import default_parallel_runs
-from .models import Model, load_model
+from .models import Model, ModelError, load_model
 from .params import Params, ParamsError
 from .stimuli import MODES, goodness_plan, head_plan, readout_plan, training_plan
 
@@ -226,6 +229,68 @@ def evaluate_state(circuit: Circuit, state: CircuitState, dataset: Dataset, seed
     if bar is not None:
         bar.close()
     return metrics, arrays
+
+
+#: Digests of the models that :func:`check_model` built and ran in this process.
+_CHECKED_MODELS = set()
+
+
+def check_model(model) -> Model:
+    """Build and run a tiny circuit with ``model`` (NumPy runtime, one window).
+
+    Catches what a model file can get wrong before anything is written: a
+    malformed equation, an undefined constant, a unit mismatch. A model whose
+    content (:meth:`~brian_edff.models.Model.digest`) already passed in this
+    process is not run again.
+
+    Raises
+    ------
+    ModelError
+        One line naming the variant and the problem.
+    """
+    model = load_model(model)
+    for line in model.eqs.splitlines():
+        if line.strip():
+            try:
+                brian2.Equations(line)
+            except Exception as err:  # noqa: BLE001
+                raise ModelError(f"model {model.name}: eqs: cannot parse "
+                                        f"{line.strip()!r} ({root_message(err)})") from None
+    digest = model.digest()
+    if digest in _CHECKED_MODELS:
+        return model
+    # Brian2's warnings about the trial circuit (objects of a failed trial
+    # that never ran are "never included in a network" when collected) are
+    # caught, so that a refusal is the one-line error alone.
+    with catch_logs():
+        problem = _model_problem(model)
+        gc.collect()
+    if problem is not None:
+        raise ModelError(f"model {model.name}: {problem}")
+    _CHECKED_MODELS.add(digest)
+    return model
+
+
+def _model_problem(model) -> str | None:
+    """Run a tiny circuit with ``model`` (NumPy runtime, one window); the
+    problem as one line, or ``None``."""
+    params = Params(n_hidden1=3, n_hidden2=2, n_labels=2, T=4, chunk_windows=1)
+    previous = brian2.prefs.codegen.target
+    brian2.prefs.codegen.target = "numpy"
+    try:
+        rng = np.random.default_rng(0)
+        circuit = Circuit(params, 4, 1, device="runtime", model=model)
+        weights = init_weights(params, 4, rng)
+        theta = {name: np.full(size, params.theta0) for name, size in
+                 population_sizes(params, 4).items() if name in ("z1", "z2", "zy", "zR")}
+        circuit.run(readout_plan(np.full((1, 4), 0.5), rng), weights, theta)
+    except ModelError as err:
+        return str(err)
+    except Exception as err:  # noqa: BLE001 (Brian2 raises many kinds)
+        return root_message(err)
+    finally:
+        brian2.prefs.codegen.target = previous
+    return None
 
 
 def _config(params, dataset, mode, epochs, seed, plasticity, device, model):

@@ -15,10 +15,10 @@ from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, ms, prefs, 
 from test_circuit import N_INPUT, small_params, three_windows
 
 from brian_edff import models
-from brian_edff.circuit import Circuit, check_model
+from brian_edff.circuit import Circuit
 from brian_edff.cli import main
 from brian_edff.models import DEFAULT_MODEL, VARIANTS, Model, ModelError, load_model
-from brian_edff.training import initial_state
+from brian_edff.training import check_model, initial_state
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DT = 1 * ms
