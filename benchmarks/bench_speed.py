@@ -268,7 +268,7 @@ def learning_cost(name, chunks=2, threads=1, devices=("standalone",)):
                           f"{warm['ms_per_image']:.2f} ms/image", flush=True)
             finally:
                 circuit.close()
-    return base, rows
+    return base.replace(n_input=n_input), rows
 
 
 #: A full MNIST epoch: training images, and the windows an evaluation reads
@@ -286,7 +286,7 @@ def epoch_minutes(train_ms, test_ms, n_labels=10):
 def print_learning_cost(name, base, rows):
     """The learning-cost table of :func:`learning_cost`, with its ratios and
     the projected full-MNIST epoch (:func:`epoch_minutes`)."""
-    print(f"\n## {name} ({base.n_input or 784}-{base.n_hidden1}-{base.n_hidden2}, "
+    print(f"\n## {name} ({base.n_input}-{base.n_hidden1}-{base.n_hidden2}, "
           f"T = {base.T}, {base.state_dtype}): what learning costs per training image")
     print("| device | step | arm | ms/image | vs frozen | adaptive vs plain step | "
           "60k epoch + evaluation, min |")
