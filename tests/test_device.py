@@ -113,7 +113,7 @@ def test_device_equals_cpp_standalone(plain_runs, step, threads, state_dtype):
     if step == "rmsprop":  # the adaptive step's square root and square are inlined
         learn = (Path(build_dir) / "code_objects").glob("W1_learn_codeobject*.cpp")
         code = "".join(path.read_text() for path in learn)
-        assert "_edff_sqrt(" in code and "_edff_pow(" in code
+        assert "_edff_sqrt(g2 * g2_inv_norm_pre)" in code and "_edff_pow(g, 2)" in code
     # The layer summaries take the device's one-target summed-variable path.
     summaries = list((Path(build_dir) / "code_objects").glob(
         "z*_to_summary_summed_variable_*.cpp"))
