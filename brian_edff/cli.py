@@ -27,7 +27,7 @@ import os
 import signal
 import sys
 
-from .checkpoint import CheckpointError, read_json, save_arrays, write_json
+from .checkpoint import CheckpointError, read_json
 from .circuit import DEVICES
 from .datasets import DataError, load_dataset
 from .models import ModelError
@@ -207,31 +207,10 @@ def _cmd_extend(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from .circuit import Circuit
-    from .training import RunError, evaluate_state, load_run_state, recorded_model
+    from .training import evaluate_run
 
-    config_path = os.path.join(args.run_dir, "config.json")
-    if not os.path.isfile(config_path):
-        raise RunError(f"{args.run_dir}: not a run directory (no config.json)")
-    config = read_json(config_path)
-    try:
-        params = Params.from_record(config["params"]).validate()
-    except KeyError:
-        raise CheckpointError(f"{config_path}: no 'params' entry") from None
-    name = args.dataset or config["dataset"]
-    dataset = load_dataset(name, config.get("seed", 0))
-    params.validate(n_input=dataset.n_input)
-    state = load_run_state(args.run_dir, params, dataset.n_input)
-    circuit = Circuit(params, dataset.n_input, params.chunk_windows, device=args.device,
-                      model=recorded_model(config), threads=args.threads)
-    try:
-        metrics, arrays = evaluate_state(circuit, state, dataset, config.get("seed", 0),
-                                         progress=not args.no_progress, jobs=args.jobs)
-    finally:
-        circuit.close()
-    out = {"dataset": dataset.name, "run_dir": args.run_dir, "test": metrics}
-    save_arrays(os.path.join(args.run_dir, "evaluation_readouts.npz"), arrays)
-    write_json(os.path.join(args.run_dir, "evaluation.json"), out)
+    out = evaluate_run(args.run_dir, dataset=args.dataset, device=args.device,
+                       threads=args.threads, jobs=args.jobs, progress=not args.no_progress)
     print(f"{args.run_dir}: test {_summary(out)}")
     return 0
 

@@ -672,3 +672,43 @@ def load_run_state(run_dir: str, params: Params, n_input: int) -> CircuitState:
         if f"theta_{name}" not in arrays:
             raise CheckpointError(f"{path}: thresholds of {name} missing")
     return CircuitState.from_arrays(arrays)
+
+
+def evaluate_run(run_dir: str, dataset: str | None = None, device: str = "standalone",
+                 threads: int | None = None, jobs: int | None = None,
+                 progress: bool = False) -> dict:
+    """Every readout of a finished (or interrupted) run on a test split.
+
+    Loads the run's recorded parameters, neuron model and selected weights,
+    scores them on ``dataset``'s test split (default: the run's data set)
+    and writes ``evaluation.json`` and ``evaluation_readouts.npz`` into
+    ``run_dir``. Returns what ``evaluation.json`` holds.
+
+    Raises
+    ------
+    RunError, CheckpointError
+        Not a run directory, no recorded parameters, missing or incompatible
+        weights.
+    """
+    config_path = os.path.join(run_dir, "config.json")
+    if not os.path.isfile(config_path):
+        raise RunError(f"{run_dir}: not a run directory (no config.json)")
+    config = read_json(config_path)
+    try:
+        params = Params.from_record(config["params"]).validate()
+    except KeyError:
+        raise CheckpointError(f"{config_path}: no 'params' entry") from None
+    data = load_dataset(dataset or config["dataset"], config.get("seed", 0))
+    params.validate(n_input=data.n_input)
+    state = load_run_state(run_dir, params, data.n_input)
+    circuit = Circuit(params, data.n_input, params.chunk_windows, device=device,
+                      model=recorded_model(config), threads=threads)
+    try:
+        metrics, arrays = evaluate_state(circuit, state, data, config.get("seed", 0),
+                                         progress=progress, jobs=jobs)
+    finally:
+        circuit.close()
+    out = {"dataset": data.name, "run_dir": run_dir, "test": metrics}
+    save_arrays(os.path.join(run_dir, "evaluation_readouts.npz"), arrays)
+    write_json(os.path.join(run_dir, "evaluation.json"), out)
+    return out
