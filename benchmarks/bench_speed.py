@@ -183,7 +183,7 @@ def measure_chunks(circuit, plan, state, params, images, chunks, measure=measure
     return runs[0], warm
 
 
-def bench(name, devices, profile=False, state_dtypes=("float64",), chunks=2):
+def bench(name, devices, profile=False, state_dtypes=("float32",), chunks=2):
     """Training and test chunk of ``name`` on each device (and cell-state
     precision, ``Params.state_dtype``), each run ``chunks`` times; rows of
     measurements (the warm ones, :func:`measure_chunks`, where ``chunks > 1``)."""
@@ -379,7 +379,7 @@ def main():
                         help="print where the time goes (Brian2 code-object timers)")
     parser.add_argument("--ablation", type=int, default=0, metavar="N",
                         help="only compare the speed choices on a chunk of N windows")
-    parser.add_argument("--state-dtypes", nargs="+", default=["float64"],
+    parser.add_argument("--state-dtypes", nargs="+", default=["float32"],
                         choices=["float64", "float32"],
                         help="precision of the cells' state (Params.state_dtype), each "
                              "measured on brian_edff's device (cpp_standalone: float64)")
