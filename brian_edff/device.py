@@ -59,7 +59,6 @@ chunks, which do not depend on each other).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
@@ -301,8 +300,7 @@ class EdffStandaloneDevice(CPPStandaloneDevice):
         choice) and huge pages (``huge_pages``)."""
         self.run_environment_variables["BRIAN_EDFF_SYNAPSE_THREADS"] = str(
             default_synapse_threads())
-        with huge_pages_environment():
-            tunables = os.environ.get("GLIBC_TUNABLES")
+        tunables = huge_pages_tunables()
         if tunables:
             self.run_environment_variables["GLIBC_TUNABLES"] = tunables
         else:
@@ -506,27 +504,16 @@ def _automatic_parallel_runs() -> int:
 HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb=1"
 
 
-@contextlib.contextmanager
-def huge_pages_environment():
-    """``GLIBC_TUNABLES`` with :data:`HUGE_PAGES_TUNABLE` while a compiled
-    binary is started (Brian2 starts it with this process's environment).
-
-    Where the variable already sets ``glibc.malloc.hugetlb``, or
-    ``prefs.devices.edff_standalone.huge_pages`` is False, the environment
-    is left as it is. Memory layout only: results do not change.
-    """
+def huge_pages_tunables() -> str | None:
+    """The ``GLIBC_TUNABLES`` value a compiled binary is started with:
+    this process's, with :data:`HUGE_PAGES_TUNABLE` added, or as it is
+    where it already sets ``glibc.malloc.hugetlb`` or
+    ``prefs.devices.edff_standalone.huge_pages`` is False. Memory layout
+    only: results do not change."""
     old = os.environ.get("GLIBC_TUNABLES")
     if not prefs[f"{PREFS}.huge_pages"] or "glibc.malloc.hugetlb" in (old or ""):
-        yield
-        return
-    os.environ["GLIBC_TUNABLES"] = f"{old}:{HUGE_PAGES_TUNABLE}" if old else HUGE_PAGES_TUNABLE
-    try:
-        yield
-    finally:
-        if old is None:
-            del os.environ["GLIBC_TUNABLES"]
-        else:
-            os.environ["GLIBC_TUNABLES"] = old
+        return old
+    return f"{old}:{HUGE_PAGES_TUNABLE}" if old else HUGE_PAGES_TUNABLE
 
 
 #: File in a compiled project: written once its compilation finished, with
@@ -703,7 +690,7 @@ class StandaloneBuild:
         that run's results. Every run starts the generator from the same
         seed, as a single run does, so a run's results do not depend on the
         others. Arrays equal in several runs (the same object) are written to
-        one file. The binaries run with :func:`huge_pages_environment` and
+        one file. The binaries run with :func:`huge_pages_tunables` and
         ``$BRIAN_EDFF_SYNAPSE_THREADS`` set to ``threads``.
 
         Raises
@@ -799,8 +786,10 @@ class StandaloneBuild:
         and the synaptic threads."""
         from brian2 import device
 
-        with huge_pages_environment():
-            environment = dict(os.environ)
+        environment = dict(os.environ)
+        tunables = huge_pages_tunables()
+        if tunables:
+            environment["GLIBC_TUNABLES"] = tunables
         environment.update(brian2.prefs.devices.cpp_standalone.run_environment_variables)
         environment.update(device.run_environment_variables)
         environment["BRIAN_EDFF_SYNAPSE_THREADS"] = str(max(1, threads))

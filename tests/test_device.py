@@ -39,7 +39,7 @@ from brian_edff.circuit import PROJECTIONS, Circuit
 from brian_edff.device import (
     HUGE_PAGES_TUNABLE,
     hoist_shared_loads,
-    huge_pages_environment,
+    huge_pages_tunables,
     inline_math,
     may_vectorise,
     thread_safe_by_target,
@@ -462,19 +462,16 @@ def test_preferences_reach_sweep_workers(device_prefs):
         "huge_pages", "cache_directory")}
 
 
-def test_huge_pages_environment(monkeypatch, device_prefs):
-    """The binary's environment asks glibc for huge pages, restores the
-    caller's and respects the opt-out preference."""
+def test_huge_pages_tunables(monkeypatch, device_prefs):
+    """The binary's environment asks glibc for huge pages, keeps the caller's
+    other tunables, leaves this process's environment alone and respects the
+    opt-out preference."""
     monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
     device_prefs.devices.edff_standalone.huge_pages = True
-    with huge_pages_environment():
-        assert os.environ["GLIBC_TUNABLES"] == HUGE_PAGES_TUNABLE
+    assert huge_pages_tunables() == HUGE_PAGES_TUNABLE
     assert "GLIBC_TUNABLES" not in os.environ
     monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")
-    with huge_pages_environment():
-        assert os.environ["GLIBC_TUNABLES"] == (
-            "glibc.malloc.arena_max=2:" + HUGE_PAGES_TUNABLE)
+    assert huge_pages_tunables() == "glibc.malloc.arena_max=2:" + HUGE_PAGES_TUNABLE
     assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2"
     device_prefs.devices.edff_standalone.huge_pages = False
-    with huge_pages_environment():
-        assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2"
+    assert huge_pages_tunables() == "glibc.malloc.arena_max=2"
