@@ -37,6 +37,7 @@ from brian2 import (
     Equations,
     Network,
     NeuronGroup,
+    PopulationRateMonitor,
     SpikeMonitor,
     StateMonitor,
     Synapses,
@@ -56,7 +57,7 @@ from .device import (
     default_synapse_threads,
     templates_digest,
 )
-from .params import Params
+from .params import PATHWAYS, Params, lesion_pathways
 
 __all__ = ["Circuit", "ChunkResult", "PROJECTIONS", "Projection", "init_weights",
            "DEVICES", "state_variables", "neuron_state_variables", "initial_synapse_state",
@@ -103,7 +104,8 @@ class Projection:
     lazy_decay: bool = False
 
 
-#: All projections: bottom-up W, top-down V, context Y, lateral M, heads C, R.
+#: All projections: bottom-up W, top-down V, context Y, lateral M, heads C, R
+#: (named in :data:`brian_edff.params.PATHWAYS`).
 PROJECTIONS = (
     Projection("W1", "z0", "z1", "csdp"),
     Projection("V2", "z2", "z1", "csdp", lazy_decay=True),
@@ -116,6 +118,10 @@ PROJECTIONS = (
     Projection("C2", "z2", "zy", "classifier"),
     Projection("R1", "z1", "zR", "recon"),
 )
+
+assert tuple(proj.name for proj in PROJECTIONS) == PATHWAYS
+#: Pathways that learn by CSDP (and decay).
+CSDP_PATHWAYS = frozenset(proj.name for proj in PROJECTIONS if proj.rule == "csdp")
 
 
 def population_sizes(params: Params, n_input: int) -> dict:
@@ -291,6 +297,13 @@ class ChunkResult:
         ``{population: (indices, times in steps)}`` when spikes were recorded.
     goodness_steps : ndarray or None
         Goodness of z1 and z2 at every step, (n_steps, 2), when recorded.
+    membrane : dict
+        ``{"z1": (n_steps, k), "z2": ...}``: membrane potential of the first
+        ``k`` cells of each hidden layer at every step, before the step's
+        reset (``record_cells``).
+    population_rate : dict
+        ``{"z1": (n_steps,), "z2": ...}``: each hidden layer's rate in Hz at
+        every step (Brian2's ``PopulationRateMonitor``, ``record_cells``).
     synapse_state : dict of ndarray
         Learning state other than the weights (the adaptive step's running
         mean square): per synapse, dense [pre, post], keyed ``"W1.g2"`` etc.,
@@ -304,6 +317,8 @@ class ChunkResult:
     spikes: dict = field(default_factory=dict)
     goodness_steps: np.ndarray | None = None
     synapse_state: dict = field(default_factory=dict)
+    membrane: dict = field(default_factory=dict)
+    population_rate: dict = field(default_factory=dict)
 
 
 def _window_function_names():
@@ -330,6 +345,10 @@ class Circuit:
         :func:`brian_edff.device.default_cache_dir`.
     record_spikes : bool
         Also record every spike (for rasters).
+    record_cells : int
+        Also record the membrane potential of this many cells of each hidden
+        layer (the first ones) and each hidden layer's population rate, at
+        every step (for physiology).
     seed : int
         Seed of Brian2's random generator for the runtime device, restarted at
         every chunk (standalone builds always restart from seed 0); the
@@ -362,7 +381,7 @@ class Circuit:
 
     def __init__(self, params: Params, n_input: int, n_windows: int,
                  device: str = "runtime", build_dir: str | None = None,
-                 record_spikes: bool = False, seed: int = 0,
+                 record_spikes: bool = False, record_cells: int = 0, seed: int = 0,
                  extra_namespace: dict | None = None, threads: int | None = None,
                  profile: bool = False, weight_dtype: str = models.WEIGHT_DTYPE,
                  lazy_decay: bool = True, model=None):
@@ -376,6 +395,10 @@ class Circuit:
         self.n_windows = int(n_windows)
         self.device = device
         self.record_spikes = record_spikes
+        if isinstance(record_cells, bool) or not isinstance(record_cells, int) \
+                or record_cells < 0:
+            raise ValueError(f"record_cells: must be an integer >= 0, got {record_cells!r}")
+        self.record_cells = record_cells
         self.seed = int(seed)
         self.extra_namespace = dict(extra_namespace or {})
         if threads is None:
@@ -428,6 +451,8 @@ class Circuit:
             shape += ("homeostasis",)
         if input_gain_on(p):
             shape += ("input_gain",)
+        if self.record_cells:
+            shape += ("record_cells", self.record_cells)
         templates = templates_digest() if self.device == "standalone" else ""
         parts = [brian2.__version__, templates, repr(shape), BUILD_LAYOUT, self.model.digest(),
                  repr(sorted(self.extra_namespace.items()))]
@@ -500,7 +525,25 @@ class Circuit:
                 values[pops[name].rho_h] = p.rho_h
         if input_gain_on(p):
             values[pops["z0"].input_gain] = p.input_gain
+        for name in lesion_pathways(p.lesions):
+            s = syn[name]
+            values[s.eta] = 0.0
+            if name in CSDP_PATHWAYS:
+                values[s.lambda_w] = 0.0
         return values
+
+    def lesioned(self, weights: dict) -> dict:
+        """``weights`` with the pathways of ``params.lesions`` set to zero.
+
+        With their rates and decay zero (:meth:`constants`) these weights
+        stay zero: a lesion is a switch of the run's values, and an intact
+        circuit (no lesions) gets ``weights`` unchanged.
+        """
+        silenced = lesion_pathways(self.params.lesions)
+        if not silenced:
+            return weights
+        return {name: np.zeros_like(w) if name in silenced else w
+                for name, w in weights.items()}
 
     def _timed_arrays(self, plan=None):
         """The per-window functions of time, from ``plan`` or zeros."""
@@ -666,10 +709,19 @@ class Circuit:
                     summaries[layer], "G", record=True, when="after_resets", order=3,
                     name=f"{layer}_goodness_steps")
         objs["spike_monitors"] = spike_monitors
+        cell_monitors = {}
+        for layer in ("z1", "z2") if self.record_cells else ():
+            cells = range(min(self.record_cells, sizes[layer]))
+            cell_monitors[f"{layer}_v"] = StateMonitor(
+                pops[layer], "v", record=cells, when="thresholds", order=-1,
+                name=f"{layer}_membrane")
+            cell_monitors[f"{layer}_rate"] = PopulationRateMonitor(
+                pops[layer], name=f"{layer}_population_rate")
+        objs["cell_monitors"] = cell_monitors
 
         net = Network(*pops.values(), *summaries.values(), *extra,
                       *objs["synapses"].values(), *monitors.values(),
-                      *spike_monitors.values())
+                      *spike_monitors.values(), *cell_monitors.values())
         net.schedule = models.SCHEDULE
         objs["net"] = net
         return objs
@@ -835,6 +887,7 @@ class Circuit:
                              f"{self.n_windows}")
         duration = self.n_windows * self.params.window
         start = time.perf_counter()
+        weights = self.lesioned(weights)
         syn_values, pop_values = self._learning_state(synapse_state)
         if self.device == "runtime":
             # Every chunk starts the generator afresh, as a compiled run does;
@@ -910,7 +963,8 @@ class Circuit:
                                                  synapse_state=synapse_state), with_state)
                     for plan in plans]
         syn_values, pop_values = self._learning_state(synapse_state)
-        fixed = self._fixed_run_args(weights, theta_base, syn_values, pop_values)
+        fixed = self._fixed_run_args(self.lesioned(weights), theta_base, syn_values,
+                                     pop_values)
         threads = self.threads if self.device == "cpp_standalone" or jobs == 1 else 1
         results = []
         for first in range(0, len(plans), jobs):
@@ -1023,9 +1077,15 @@ class Circuit:
         if self.record_spikes:
             goodness_steps = np.column_stack([
                 np.asarray(mons[f"{layer}_goodness_steps"].G)[0] for layer in ("z1", "z2")])
+        cells = objs.get("cell_monitors", {})
+        membrane = {layer: np.asarray(cells[f"{layer}_v"].v).T.copy()
+                    for layer in ("z1", "z2") if f"{layer}_v" in cells}
+        population_rate = {layer: np.asarray(cells[f"{layer}_rate"].rate / brian2.Hz)
+                           for layer in ("z1", "z2") if f"{layer}_rate" in cells}
         return ChunkResult(weights=weights, counts=counts, goodness=goodness,
                            recon=recon.astype(np.float32), spikes=spikes,
-                           goodness_steps=goodness_steps, synapse_state=synapse_state)
+                           goodness_steps=goodness_steps, synapse_state=synapse_state,
+                           membrane=membrane, population_rate=population_rate)
 
     def profiling_info(self) -> list:
         """Seconds spent in each code object during the last compiled run.

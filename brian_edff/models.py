@@ -362,7 +362,7 @@ eps_rms : 1 (shared, constant)
 """
 RMS_CSDP_ON_PRE = """
 g = gain * d_post
-g2 = rms_decay_pre * g2 + g ** 2
+g2 = rms_decay_pre * g2 + g * g
 w = clip(w - eta * g / (sqrt(g2 * g2_inv_norm_pre) + eps_rms), w_min, w_max)
 """
 #: Per-synapse variables of the adaptive step, carried from chunk to chunk.

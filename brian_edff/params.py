@@ -42,6 +42,17 @@ LATERAL_SIGNS = ("reference", "consistent")
 CSDP_STEPS = ("plain", "rmsprop")
 NEGATIVES = ("random", "confused", "hybrid")
 STATE_DTYPES = ("float64", "float32")
+#: The circuit's synaptic pathways (:data:`brian_edff.circuit.PROJECTIONS`):
+#: bottom-up ``W``, top-down ``V2``, label context ``Y``, lateral ``M``, the
+#: classifier's ``C`` and the reconstruction's ``R1``.
+PATHWAYS = ("W1", "V2", "Y1", "M1", "W2", "Y2", "M2", "C1", "C2", "R1")
+#: Named lesions: groups of pathways silenced together (:func:`lesion_pathways`).
+LESION_GROUPS = {
+    "top-down": ("V2",),
+    "lateral": ("M1", "M2"),
+    "context": ("Y1", "Y2"),
+    "layer2": ("W2", "Y2", "M2", "V2", "C2"),
+}
 
 
 @dataclass
@@ -138,6 +149,13 @@ class Params:
         trajectories to their tolerances as float64 does
         (``tests/test_golden.py`` runs both). ``"float64"`` is what the
         NumPy reference and the device-equality tests pin.
+    lesions : tuple of str
+        Pathways (:data:`PATHWAYS`) silenced and frozen: their weights are
+        zero and their learning rates and decay zero in every run, a switch
+        of the run's values that leaves the compiled network as it is. Empty
+        (every named set) is the intact circuit; in a training run it is a
+        training-time lesion, in an evaluation a test-time one
+        (``protocols/lesions.py``; names of groups: :data:`LESION_GROUPS`).
     negatives : {"random", "confused", "hybrid"}
         Supervised negatives: a wrong label drawn uniformly; or drawn in
         proportion to how often the classifier mistook the image's class for
@@ -185,6 +203,7 @@ class Params:
     negatives: str = "random"
     model: str = "default"
     state_dtype: str = "float32"
+    lesions: tuple = ()
 
     # -- validation --------------------------------------------------------
     def validate(self, n_input: int | None = None) -> Params:
@@ -250,6 +269,7 @@ class Params:
         if not isinstance(self.model, str) or not self.model:
             raise ParamsError(f"model: must be a variant name or a .py file, "
                               f"got {self.model!r}")
+        lesion_pathways(self.lesions)
         for name in ("head_window", "reconstruction"):
             if not isinstance(getattr(self, name), bool):
                 raise ParamsError(f"{name}: must be true or false")
@@ -263,6 +283,8 @@ class Params:
             value = getattr(self, f.name)
             if f.name in TIME_FIELDS:
                 value = _format_time(value)
+            elif isinstance(value, tuple):
+                value = list(value)
             out[f.name] = value
         return out
 
@@ -311,6 +333,30 @@ class Params:
     def windows_per_image(self) -> int:
         """Training windows per image: positive, negative (and head window)."""
         return 3 if self.head_window else 2
+
+
+def lesion_pathways(names) -> tuple:
+    """The pathways that ``names`` (pathways or :data:`LESION_GROUPS`) silence.
+
+    Returns them in the order of :data:`PATHWAYS`, each once.
+
+    Raises
+    ------
+    ParamsError
+        For a name that is neither a pathway nor a group.
+    """
+    if isinstance(names, str):
+        names = (names,)
+    chosen = set()
+    for name in names:
+        if name in LESION_GROUPS:
+            chosen.update(LESION_GROUPS[name])
+        elif name in PATHWAYS:
+            chosen.add(name)
+        else:
+            raise ParamsError(f"lesions: unknown pathway {name!r} (pathways: "
+                              f"{', '.join(PATHWAYS)}; groups: {', '.join(LESION_GROUPS)})")
+    return tuple(name for name in PATHWAYS if name in chosen)
 
 
 def _positive_int(name, value):
@@ -373,6 +419,11 @@ def _coerce(key, value, current):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParamsError(f"{key}: must be a number, got {value!r}")
         return float(value)
+    if isinstance(current, tuple):
+        if isinstance(value, str) or not isinstance(value, (list, tuple)) \
+                or not all(isinstance(item, str) for item in value):
+            raise ParamsError(f"{key}: must be a list of names, got {value!r}")
+        return tuple(value)
     if isinstance(current, str):
         if not isinstance(value, str):
             raise ParamsError(f"{key}: must be a string, got {value!r}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["classifier_predictions", "goodness_predictions", "probe_accuracy",
+           "fit_probe", "probe_predict",
            "reconstruction_errors", "confusion_matrix", "accuracy"]
 
 
@@ -50,17 +51,26 @@ def goodness_predictions(goodness, n_labels: int) -> np.ndarray:
     return total.argmax(axis=1)
 
 
-def probe_accuracy(train_features, train_labels, test_features, test_labels,
-                   seed: int = 0) -> tuple[float, np.ndarray]:
-    """Logistic regression on standardised spike counts; (test accuracy, predictions)."""
+def fit_probe(train_features, train_labels, seed: int = 0):
+    """Logistic regression on standardised log(1 + count) features, fitted."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     probe = make_pipeline(StandardScaler(),
                           LogisticRegression(max_iter=2000, C=1.0, random_state=seed))
-    probe.fit(np.log1p(train_features), train_labels)
-    predictions = probe.predict(np.log1p(test_features))
+    return probe.fit(np.log1p(train_features), train_labels)
+
+
+def probe_predict(probe, features) -> np.ndarray:
+    """Labels a fitted probe (:func:`fit_probe`) gives spike-count features."""
+    return probe.predict(np.log1p(features))
+
+
+def probe_accuracy(train_features, train_labels, test_features, test_labels,
+                   seed: int = 0) -> tuple[float, np.ndarray]:
+    """Logistic regression on standardised spike counts; (test accuracy, predictions)."""
+    predictions = probe_predict(fit_probe(train_features, train_labels, seed), test_features)
     return accuracy(predictions, test_labels), predictions
 
 

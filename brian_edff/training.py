@@ -674,6 +674,27 @@ def load_run_state(run_dir: str, params: Params, n_input: int) -> CircuitState:
     return CircuitState.from_arrays(arrays)
 
 
+def read_run_config(run_dir: str) -> tuple[dict, Params]:
+    """A run directory's ``config.json`` and its validated parameters.
+
+    Raises
+    ------
+    RunError
+        Not a run directory.
+    CheckpointError
+        No recorded parameters.
+    """
+    config_path = os.path.join(run_dir, "config.json")
+    if not os.path.isfile(config_path):
+        raise RunError(f"{run_dir}: not a run directory (no config.json)")
+    config = read_json(config_path)
+    try:
+        params = Params.from_record(config["params"]).validate()
+    except KeyError:
+        raise CheckpointError(f"{config_path}: no 'params' entry") from None
+    return config, params
+
+
 def evaluate_run(run_dir: str, dataset: str | None = None, device: str = "standalone",
                  threads: int | None = None, jobs: int | None = None,
                  progress: bool = False) -> dict:
@@ -690,14 +711,7 @@ def evaluate_run(run_dir: str, dataset: str | None = None, device: str = "standa
         Not a run directory, no recorded parameters, missing or incompatible
         weights.
     """
-    config_path = os.path.join(run_dir, "config.json")
-    if not os.path.isfile(config_path):
-        raise RunError(f"{run_dir}: not a run directory (no config.json)")
-    config = read_json(config_path)
-    try:
-        params = Params.from_record(config["params"]).validate()
-    except KeyError:
-        raise CheckpointError(f"{config_path}: no 'params' entry") from None
+    config, params = read_run_config(run_dir)
     data = load_dataset(dataset or config["dataset"], config.get("seed", 0))
     params.validate(n_input=data.n_input)
     state = load_run_state(run_dir, params, data.n_input)
