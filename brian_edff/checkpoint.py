@@ -19,7 +19,7 @@ import zipfile
 import numpy as np
 
 __all__ = ["CheckpointError", "DiskFullError", "write_json", "read_json", "save_arrays",
-           "load_arrays", "load_weights", "check_weights", "provenance"]
+           "load_arrays", "load_weights", "check_weights", "provenance", "write_text"]
 
 
 class CheckpointError(ValueError):
@@ -73,6 +73,11 @@ def _atomic_write(path: str, write):
 def write_json(path: str, data) -> None:
     """Write ``data`` as indented JSON, atomically."""
     text = json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n"
+    _atomic_write(path, lambda handle: handle.write(text.encode()))
+
+
+def write_text(path: str, text: str) -> None:
+    """Write ``text`` (a table, a CSV file), atomically."""
     _atomic_write(path, lambda handle: handle.write(text.encode()))
 
 

@@ -893,7 +893,10 @@ class Circuit:
             # Every chunk starts the generator afresh, as a compiled run does;
             # the plan's per-window phases make the draws differ between chunks.
             brian2.seed(self.seed)
-            with float_precision(self.params.state_dtype):
+            # Brian2 checks values set on a group against 1e50, which
+            # NumPy casts to float32 with an overflow warning for
+            # single-precision variables: a harmless comparison with inf.
+            with float_precision(self.params.state_dtype), np.errstate(over="ignore"):
                 objs = self._runtime_network(plan)
                 self.apply_constants(objs)
                 for proj in PROJECTIONS:

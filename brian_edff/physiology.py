@@ -179,7 +179,8 @@ def fano_factor(repeat_counts) -> np.ndarray:
 def similarity_matrix(means) -> np.ndarray:
     """Pearson correlation between the class-mean response vectors (n_labels, cells)."""
     means = np.nan_to_num(np.asarray(means, dtype=float))
-    return np.corrcoef(means)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.corrcoef(means)      # NaN rows for classes with a constant response
 
 
 def layer_summary(counts, labels, n_labels: int, window_s: float) -> dict:

@@ -1,6 +1,7 @@
 """Command-line arguments shared by the protocols."""
 
 import argparse
+import os
 
 
 def protocol_parser(doc: str, dataset: str = "digits", params: str = "fast"):
@@ -35,3 +36,101 @@ def train_both_arms(args, mode: str = "supervised") -> dict:
                         epochs=args.epochs, seed=args.seed, plasticity=plastic)
         runs[arm] = (run_dir, metrics)
     return runs
+
+
+# --------------------------------------------------------------------------
+# Experiments on saved runs (lesions, physiology, robustness)
+# --------------------------------------------------------------------------
+
+class ProtocolError(ValueError):
+    """Bad arguments of a protocol: reported in one line, nothing written."""
+
+
+def experiment_parser(doc: str):
+    """Parser of a protocol that probes saved runs or trains both arms first."""
+    parser = protocol_parser(doc, dataset="digits", params="fast")
+    parser.add_argument("--run", action="append", default=[], metavar="DIR",
+                        help="a finished run directory (repeatable: e.g. a learned run "
+                             "and its control); without it both arms are trained "
+                             "into OUT/learned and OUT/control first")
+    parser.add_argument("--format", default="png", choices=("png", "pdf", "svg"),
+                        help="figure format")
+    parser.add_argument("--device", default="standalone",
+                        choices=("standalone", "cpp_standalone", "runtime"))
+    parser.add_argument("--threads", type=int, default=None,
+                        help="synaptic threads (default: as the machine's load allows)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N",
+                        help="use only the first N test images (default: all)")
+    parser.add_argument("--probe-limit", type=int, default=None, metavar="N",
+                        help="fit the linear probe on the first N training images "
+                             "(default: all)")
+    return parser
+
+
+def run_protocol(main, argv=None) -> int:
+    """Run ``main(argv)``; a bad argument or run directory ends in one line on
+    stderr and exit status 2, before anything is written."""
+    import sys
+
+    from brian_edff.checkpoint import CheckpointError
+    from brian_edff.degradation import DegradationError
+    from brian_edff.params import ParamsError
+    from brian_edff.training import RunError
+
+    try:
+        main(argv)
+    except (ProtocolError, RunError, CheckpointError, ParamsError, DegradationError) as err:
+        prog = os.path.basename(sys.argv[0]) if argv is None else "protocol"
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def check_limits(args):
+    for name in ("limit", "probe_limit"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ProtocolError(f"--{name.replace('_', '-')}: must be >= 1, got {value}")
+
+
+def subject_runs(args) -> list:
+    """The saved runs a protocol probes: ``--run`` directories (checked
+    before any work) or, without them, both arms trained into ``args.out``."""
+    from brian_edff.experiments import check_runs, load_saved_run
+
+    if args.run:
+        check_runs(args.run)
+        dirs = list(args.run)
+    else:
+        dirs = [run_dir for run_dir, _ in train_both_arms(args).values()]
+    runs = [load_saved_run(run_dir) for run_dir in dirs]
+    for run in runs:
+        run.dataset = run.dataset.subset(n_train=args.probe_limit, n_test=args.limit)
+    return runs
+
+
+def write_tidy(out_dir: str, name: str, header, rows) -> str:
+    """``OUT/name.csv``, written atomically."""
+    import csv
+    import io
+
+    from brian_edff.checkpoint import write_text
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    path = os.path.join(out_dir, f"{name}.csv")
+    write_text(path, buffer.getvalue())
+    return path
+
+
+def mean_sd(values) -> str:
+    """``"93.1 +- 0.4"`` of finite values (``"-"`` where none)."""
+    import numpy as np
+
+    values = np.asarray([v for v in values if np.isfinite(v)], dtype=float)
+    if not len(values):
+        return "-"
+    return f"{values.mean():.3g} +- {values.std():.2g}" if len(values) > 1 \
+        else f"{values[0]:.3g}"
