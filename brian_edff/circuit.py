@@ -120,8 +120,6 @@ PROJECTIONS = (
 )
 
 assert tuple(proj.name for proj in PROJECTIONS) == PATHWAYS
-#: Pathways that learn by CSDP (and decay).
-CSDP_PATHWAYS = frozenset(proj.name for proj in PROJECTIONS if proj.rule == "csdp")
 
 
 def population_sizes(params: Params, n_input: int) -> dict:
@@ -494,6 +492,9 @@ class Circuit:
         p = self.params
         pops, syn = objs["pops"], objs["synapses"]
         values = {}
+        # A lesioned pathway neither learns nor decays (:meth:`lesioned`).
+        # (Each variable is set once: VariableViews compare by value.)
+        silenced = lesion_pathways(p.lesions)
         for name in ("z1", "z2", "zy", "zR"):
             group = pops[name]
             hidden = name in ("z1", "z2")
@@ -512,11 +513,14 @@ class Circuit:
                 gain = p.R_m
                 if proj.inhibitory:
                     gain = p.R_inh if p.lateral_sign == "reference" else -p.R_inh
-                values[s.eta], values[s.gain], values[s.lambda_w] = p.eta, gain, p.w_decay
+                live = proj.name not in silenced
+                values[s.eta], values[s.gain] = p.eta * live, gain
+                values[s.lambda_w] = p.w_decay * live
                 if self.state_variables(proj):
                     values[s.eps_rms] = p.eps_rms
             else:
-                values[s.eta], values[s.gain] = p.eta_head, p.head_gain
+                values[s.eta] = p.eta_head * (proj.name not in silenced)
+                values[s.gain] = p.head_gain
         if p.csdp_step == "rmsprop":
             for name in CSDP_PRE_POPULATIONS:
                 values[pops[name].tau_rms] = p.tau_rms
@@ -525,11 +529,6 @@ class Circuit:
                 values[pops[name].rho_h] = p.rho_h
         if input_gain_on(p):
             values[pops["z0"].input_gain] = p.input_gain
-        for name in lesion_pathways(p.lesions):
-            s = syn[name]
-            values[s.eta] = 0.0
-            if name in CSDP_PATHWAYS:
-                values[s.lambda_w] = 0.0
         return values
 
     def lesioned(self, weights: dict) -> dict:

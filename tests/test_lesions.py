@@ -72,3 +72,21 @@ def test_unknown_pathway_is_refused_by_name():
         small_params(lesions=["V3"])
     with pytest.raises(ParamsError, match="lesions: must be a list of names"):
         small_params(lesions="V2")
+
+
+def test_compiled_lesion_equals_runtime_lesion():
+    """On the compiled device a lesion is the same run-time switch."""
+    params = small_params(lesions=["lateral", "V2"])
+    state = initial_state(params, N_INPUT, seed=5)
+    plan = repeated(three_windows(), 2)
+    runtime, runtime_out = run_plan(params, state, plan)
+    circuit = Circuit(params, N_INPUT, plan.n_windows, device="standalone", threads=1)
+    try:
+        compiled, compiled_out = simulate(circuit, plan, state)
+    finally:
+        circuit.close()
+    for name in ("M1", "M2", "V2"):
+        assert not compiled.weights[name].any(), name
+    for name, weights in runtime.weights.items():
+        np.testing.assert_allclose(compiled.weights[name], weights, atol=1e-6, err_msg=name)
+    np.testing.assert_array_equal(compiled_out.counts["z1"], runtime_out.counts["z1"])
