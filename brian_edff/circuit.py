@@ -18,8 +18,8 @@ Three Brian2 devices are supported:
   compiler is at hand); the network is rebuilt for each chunk, compiled code
   is cached by Brian2.
 
-Everything about compiled builds (cache folders, run_args files, results
-folders, the device itself) lives in :mod:`brian_edff.device`.
+Compiled builds (cache folders, run_args files, results folders) are
+:mod:`brian_edff.builds`; the device itself is :mod:`brian_edff.device`.
 """
 
 from __future__ import annotations
@@ -49,9 +49,8 @@ from brian2 import (
 from brian2.equations.equations import FLOAT, SUBEXPRESSION
 
 from . import models
+from .builds import COMPILED_DEVICES, StandaloneBuild
 from .device import (
-    COMPILED_DEVICES,
-    StandaloneBuild,
     default_cache_dir,
     default_parallel_runs,
     default_synapse_threads,

@@ -1,5 +1,5 @@
 """The build cache: a damaged build is rebuilt, one compile serves processes
-that need it at once (:class:`brian_edff.device.StandaloneBuild`)."""
+that need it at once (:class:`brian_edff.builds.StandaloneBuild`)."""
 
 import os
 import subprocess
@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from brian_edff.device import (
+from brian_edff.builds import (
     BINARY,
     BUILD_MARKER,
     cached_build_problem,
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.standalone
 TINY_BUILD = textwrap.dedent("""
     import sys
     from brian2 import NeuronGroup, Network, ms
-    from brian_edff.device import StandaloneBuild
+    from brian_edff.builds import StandaloneBuild
 
     def network():
         group = NeuronGroup(5, "dv/dt = (1.5 - v) / (10*ms) : 1", threshold="v > 1",
