@@ -885,8 +885,6 @@ class Circuit:
                              f"{self.n_windows}")
         duration = self.n_windows * self.params.window
         start = time.perf_counter()
-        weights = self.lesioned(weights)
-        syn_values, pop_values = self._learning_state(synapse_state)
         if self.device == "runtime":
             # Every chunk starts the generator afresh, as a compiled run does;
             # the plan's per-window phases make the draws differ between chunks.
@@ -896,23 +894,16 @@ class Circuit:
             # single-precision variables: a harmless comparison with inf.
             with float_precision(self.params.state_dtype), np.errstate(over="ignore"):
                 objs = self._runtime_network(plan)
-                self.apply_constants(objs)
-                for proj in PROJECTIONS:
-                    objs["synapses"][proj.name].w = self.dense_to_vector(
-                        proj, weights[proj.name])
-                for (name, var), values in syn_values.items():
-                    setattr(objs["synapses"][name], var, values)
-                for (name, var), values in pop_values.items():
-                    setattr(objs["pops"][name], var, values)
-                for name, values in theta_base.items():
-                    objs["pops"][name].theta_base = values
+                for view, values in self.state_values(objs, weights, theta_base,
+                                                      synapse_state).items():
+                    setattr(view.group, view.name, values)
                 simulate_start = time.perf_counter()
                 objs["net"].run(duration, report=report)
                 self.end_chunk(objs)
                 simulate_s = time.perf_counter() - simulate_start
         else:
             objs = self._built
-            fixed = self._fixed_run_args(weights, theta_base, syn_values, pop_values)
+            fixed = self.state_values(objs, weights, theta_base, synapse_state)
             simulate_s = self._build.run(self._plan_run_args(plan, fixed), self.threads)
         result = self._collect(objs)
         #: Seconds of the last run spent outside the simulation itself.
@@ -963,9 +954,7 @@ class Circuit:
             return [self._readouts_only(self.run(plan, weights, theta_base,
                                                  synapse_state=synapse_state), with_state)
                     for plan in plans]
-        syn_values, pop_values = self._learning_state(synapse_state)
-        fixed = self._fixed_run_args(self.lesioned(weights), theta_base, syn_values,
-                                     pop_values)
+        fixed = self.state_values(self._built, weights, theta_base, synapse_state)
         threads = self.threads if self.device == "cpp_standalone" or jobs == 1 else 1
         results = []
         for first in range(0, len(plans), jobs):
@@ -985,20 +974,28 @@ class Circuit:
             result.weights, result.synapse_state = {}, {}
         return result
 
-    def _fixed_run_args(self, weights, theta_base, syn_values, pop_values) -> dict:
-        """run_args of a compiled run that do not depend on the plan."""
-        objs = self._built
-        run_args = dict(self.constants(objs))
+    def state_values(self, objs, weights: dict, theta_base: dict,
+                     synapse_state: dict | None = None) -> dict:
+        """The values a chunk starts from, keyed by the variables they set.
+
+        Constants (:meth:`constants`), weights (lesions applied,
+        :meth:`lesioned`), learning state and base thresholds: the one
+        mapping from a state to the network, set on the groups of the
+        runtime device and passed as ``run_args`` to a compiled binary.
+        """
+        values = dict(self.constants(objs))
+        weights = self.lesioned(weights)
         for proj in PROJECTIONS:
-            run_args[objs["synapses"][proj.name].w] = self.dense_to_vector(
+            values[objs["synapses"][proj.name].w] = self.dense_to_vector(
                 proj, weights[proj.name])
-        for (name, var), values in syn_values.items():
-            run_args[getattr(objs["synapses"][name], var)] = values
-        for (name, var), values in pop_values.items():
-            run_args[getattr(objs["pops"][name], var)] = values
-        for name, values in theta_base.items():
-            run_args[objs["pops"][name].theta_base] = np.asarray(values, dtype=float)
-        return run_args
+        syn_values, pop_values = self._learning_state(synapse_state)
+        for (name, var), array in syn_values.items():
+            values[getattr(objs["synapses"][name], var)] = array
+        for (name, var), array in pop_values.items():
+            values[getattr(objs["pops"][name], var)] = array
+        for name, array in theta_base.items():
+            values[objs["pops"][name].theta_base] = np.asarray(array, dtype=float)
+        return values
 
     def _plan_run_args(self, plan, fixed: dict) -> dict:
         """``fixed`` and the plan's TimedArray values: one compiled run's run_args."""
