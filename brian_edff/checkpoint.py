@@ -44,6 +44,15 @@ def _disk_full_message(path: str, directory: str) -> str:
             "the previous version of the file is kept")
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def _atomic_write(path: str, write):
     """Write through ``write(handle)`` into a temporary file, then rename it
     over ``path``: ``path`` is either its old or its new content. A full disk
@@ -61,6 +70,7 @@ def _atomic_write(path: str, write):
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # as open() would create it (mkstemp: 0600)
         os.replace(tmp, path)
     except BaseException as err:
         if os.path.exists(tmp):
