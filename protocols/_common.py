@@ -33,7 +33,9 @@ def train_both_arms(args, mode: str = "supervised") -> dict:
     for arm, plastic in (("learned", True), ("control", False)):
         run_dir = os.path.join(args.out, arm)
         metrics = train(dataset, load_params(args.params), run_dir, mode=mode,
-                        epochs=args.epochs, seed=args.seed, plasticity=plastic)
+                        epochs=args.epochs, seed=args.seed, plasticity=plastic,
+                        device=getattr(args, "device", "standalone"),
+                        threads=getattr(args, "threads", None))
         runs[arm] = (run_dir, metrics)
     return runs
 
