@@ -34,7 +34,7 @@ import numpy as np
 __all__ = ["treves_rolls", "population_sparseness", "lifetime_sparseness",
            "silent_fraction", "always_active_fraction", "class_means",
            "selectivity_index", "mutual_information", "isi_cv", "fano_factor",
-           "similarity_matrix", "layer_summary"]
+           "similarity_matrix", "active_cells", "layer_summary"]
 
 
 def treves_rolls(responses, axis: int = -1) -> np.ndarray:
@@ -183,21 +183,40 @@ def similarity_matrix(means) -> np.ndarray:
         return np.corrcoef(means)      # NaN rows for classes with a constant response
 
 
-def layer_summary(counts, labels, n_labels: int, window_s: float) -> dict:
-    """Scalar physiology of one layer from its test counts (windows, cells)."""
+def active_cells(counts, min_spikes: int = 10) -> np.ndarray:
+    """Cells with at least ``min_spikes`` spikes over all windows: those whose
+    selectivity, information and lifetime sparseness are estimated (a cell
+    that fired once is perfectly "selective" by chance)."""
+    return np.asarray(counts).sum(axis=0) >= min_spikes
+
+
+def layer_summary(counts, labels, n_labels: int, window_s: float,
+                  min_spikes: int = 10) -> dict:
+    """Scalar physiology of one layer from its test counts (windows, cells).
+
+    Selectivity, information and lifetime sparseness are means over the
+    :func:`active_cells` (``active_fraction``).
+    """
     counts = np.asarray(counts, dtype=float)
+    active = active_cells(counts, min_spikes)
     means = class_means(counts, labels, n_labels)
     rates = counts.mean(axis=0) / window_s
     rsm = similarity_matrix(means)
     off_diagonal = rsm[~np.eye(n_labels, dtype=bool)]
+
+    def over_active(values):
+        values = np.asarray(values)[active]
+        return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+
     return {
         "rate_hz": float(rates.mean()),
         "rate_median_hz": float(np.median(rates)),
         "population_sparseness": float(np.nanmean(population_sparseness(counts))),
-        "lifetime_sparseness": float(np.nanmean(lifetime_sparseness(counts))),
+        "lifetime_sparseness": over_active(lifetime_sparseness(counts)),
         "silent_fraction": silent_fraction(counts),
         "always_active_fraction": always_active_fraction(counts),
-        "selectivity_index": float(np.nanmean(selectivity_index(means))),
-        "mutual_information_bits": float(np.mean(mutual_information(counts, labels))),
+        "active_fraction": float(active.mean()),
+        "selectivity_index": over_active(selectivity_index(means)),
+        "mutual_information_bits": over_active(mutual_information(counts, labels)),
         "rsm_mean_off_diagonal": float(np.nanmean(off_diagonal)),
     }

@@ -10,13 +10,15 @@ them):
 * firing rates; population and lifetime sparseness (Treves-Rolls,
   normalised); the fractions of silent and of always-active cells;
 * class selectivity of each cell (selectivity index of its mean count per
-  class) and the mutual information between its count and the label;
+  class) and the mutual information between its count and the label, over
+  the cells with at least 10 spikes on the test images (``active_fraction``;
+  the lifetime sparseness too);
 * the coefficient of variation of inter-spike intervals (spikes recorded by
   Brian2's ``SpikeMonitor`` in ``--record-windows`` windows) and the Fano
   factor of the count across ``--repeats`` presentations of each of
   ``--repeat-images`` images (the Bernoulli input draws fresh spikes each time);
 * a representational similarity matrix of the class-mean counts;
-* tuning curves of the most selective cells, and the time course of each
+* tuning curves of the most informative cells, and the time course of each
   layer's goodness and of a few cells' membrane potential (``StateMonitor``)
   and of the population rate (``PopulationRateMonitor``) over a positive
   and a negative window of one image.
@@ -58,7 +60,8 @@ from brian_edff.stimuli import readout_plan, wrong_labels
 LAYERS = ("z1", "z2")
 HEADER = ("run", "arm", "seed", "layer", "measure", "value")
 MEASURES = ("rate_hz", "rate_median_hz", "population_sparseness", "lifetime_sparseness",
-            "silent_fraction", "always_active_fraction", "selectivity_index",
+            "silent_fraction", "always_active_fraction", "active_fraction",
+            "selectivity_index",
             "mutual_information_bits", "rsm_mean_off_diagonal", "isi_cv_median",
             "isi_cv_cells", "fano_factor")
 
@@ -131,12 +134,14 @@ def measure_run(run, args) -> dict:
         scalars["fano_factor"] = float(np.nanmean(fano)) if np.isfinite(fano).any() \
             else float("nan")
         means = phys.class_means(counts, y, run.params.n_labels)
+        active = phys.active_cells(counts)
         result["scalars"][layer] = scalars
         result["arrays"][layer] = {
             "rates": counts.mean(axis=0) / window_s,
-            "lifetime": phys.lifetime_sparseness(counts),
-            "selectivity": phys.selectivity_index(means), "cv": cv, "means": means,
-            "rsm": phys.similarity_matrix(means)}
+            "lifetime": np.where(active, phys.lifetime_sparseness(counts), np.nan),
+            "selectivity": np.where(active, phys.selectivity_index(means), np.nan),
+            "information": np.where(active, phys.mutual_information(counts, y), np.nan),
+            "cv": cv, "means": means, "rsm": phys.similarity_matrix(means)}
     return result
 
 
@@ -196,7 +201,8 @@ def figure_physiology(results, out_dir, fmt, plt) -> str:
 
 
 def figure_tuning(results, out_dir, fmt, plt, n_cells: int = 4) -> str:
-    """Mean count per class of the most selective cells (first run of each arm)."""
+    """Mean count per class of the cells whose count carries the most
+    information about the label (first run of each arm)."""
     firsts = _first_per_arm(results)
     fig, axes = plt.subplots(len(firsts), len(LAYERS), figsize=(7, 2.6 * len(firsts)),
                              squeeze=False)
@@ -204,10 +210,11 @@ def figure_tuning(results, out_dir, fmt, plt, n_cells: int = 4) -> str:
         for col, layer in enumerate(LAYERS):
             ax = axes[row][col]
             arrays = result["arrays"][layer]
-            index = np.nan_to_num(arrays["selectivity"], nan=-1)
-            for cell in np.argsort(index)[::-1][:n_cells]:
+            info = np.nan_to_num(arrays["information"], nan=-1)
+            for cell in np.argsort(info)[::-1][:n_cells]:
                 ax.plot(arrays["means"][:, cell], marker="o", ms=3,
-                        label=f"cell {cell} (SI {index[cell]:.2f})")
+                        label=f"cell {cell} (SI {arrays['selectivity'][cell]:.2f}, "
+                              f"{info[cell]:.2f} bits)")
             ax.set_title(f"{layer}, {result['run'].label}")
             ax.set_xlabel("class")
             ax.set_ylabel("mean spikes per window")

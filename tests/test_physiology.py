@@ -78,7 +78,10 @@ def test_similarity_matrix_and_layer_summary():
     rsm = phys.similarity_matrix(means)
     np.testing.assert_allclose(rsm, [[1, 1, -1], [1, 1, -1], [-1, -1, 1]])
     labels = np.array([0, 1, 2])
-    summary = phys.layer_summary(np.eye(3) * 2, labels, 3, window_s=0.5)
+    summary = phys.layer_summary(np.eye(3) * 2, labels, 3, window_s=0.5, min_spikes=2)
     assert summary["rate_hz"] == pytest.approx(4 / 3)
     assert summary["population_sparseness"] == 1.0 and summary["selectivity_index"] == 1.0
-    assert summary["silent_fraction"] == 0.0
+    assert summary["silent_fraction"] == 0.0 and summary["active_fraction"] == 1.0
+    # Cells below min_spikes leave the selectivity undefined, not perfect.
+    sparse = phys.layer_summary(np.eye(3), labels, 3, window_s=0.5, min_spikes=2)
+    assert sparse["active_fraction"] == 0.0 and np.isnan(sparse["selectivity_index"])
