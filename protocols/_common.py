@@ -127,12 +127,13 @@ def write_tidy(out_dir: str, name: str, header, rows) -> str:
     return path
 
 
-def mean_sd(values) -> str:
-    """``"93.1 +- 0.4"`` of finite values (``"-"`` where none)."""
+def mean_sd(values, signed: bool = False) -> str:
+    """``"93.1 +- 0.4"`` of finite values (``"-"`` where none); ``signed``
+    writes the sign of the mean (``"+1.2 +- 0.3"``)."""
     import numpy as np
 
     values = np.asarray([v for v in values if np.isfinite(v)], dtype=float)
     if not len(values):
         return "-"
-    return f"{values.mean():.3g} +- {values.std():.2g}" if len(values) > 1 \
-        else f"{values[0]:.3g}"
+    mean = f"{values.mean():+.3g}" if signed else f"{values.mean():.3g}"
+    return f"{mean} +- {values.std():.2g}" if len(values) > 1 else mean

@@ -134,7 +134,7 @@ def markdown(rows) -> str:
                 cells.append(mean_sd([v * scale for v, _ in values]))
             else:
                 cells.append(f"{mean_sd([v * scale for v, _ in values])} "
-                             f"({mean_sd([c * scale for _, c in values])})")
+                             f"({mean_sd([c * scale for _, c in values], signed=True)})")
         seeds = len(next(iter(readouts.values())))
         lines.append(f"| {arm} | {lesion} | {seeds} | " + " | ".join(cells) + " |")
     return ("Accuracies in %, reconstruction BCE summed over pixels; in brackets the "
