@@ -31,7 +31,7 @@ def tiny_runs(tmp_path_factory):
     digits = load_dataset("digits", 0).subset(n_train=30, n_dev=10, n_test=10)
     params = Params(n_hidden1=10, n_hidden2=6, T=T, dt=1 * ms, tau_m=10 * ms,
                     tau_tr=5 * ms, R_m=0.5, R_inh=0.1, theta_g1=2.0, theta_g2=1.0,
-                    eta=0.02, eta_head=0.1, chunk_windows=40, epochs=1)
+                    eta=0.02, eta_head=0.1, chunk_windows=128, epochs=1)
     root = tmp_path_factory.mktemp("runs")
     runs = {}
     for arm, plastic, lesions_ in (("learned", True, ()), ("control", False, ()),
@@ -54,14 +54,14 @@ def rows(path):
 
 def test_lesions_end_to_end(tiny_runs, tmp_path):
     out = tmp_path / "lesions"
-    argv = ["--run", tiny_runs["learned"], "--run", tiny_runs["control"],
-            "--run", tiny_runs["no_lateral"], "--lesions", "V2", "layer2", "Y1+Y2",
-            "--out", str(out), "--format", "svg", *SMALL]
+    argv = ["--run", tiny_runs["learned"], "--run", tiny_runs["no_lateral"],
+            "--lesions", "layer2", "Y1+Y2", "--out", str(out), "--format", "svg", *SMALL]
     assert run_protocol(lesions.main, argv) == 0
     table = rows(out / "lesions.csv")
     learned = {(r["lesion"], r["readout"]): r for r in table
                if r["arm"] == "learned" and not r["trained_without"]}
-    assert set(lesion for lesion, _ in learned) == {"intact", "V2", "layer2", "Y1+Y2"}
+    assert set(lesion for lesion, _ in learned) == {"intact", "layer2", "Y1+Y2"}
+    assert learned[("layer2", "goodness_accuracy")]["value"]
     assert float(learned[("intact", "probe_accuracy")]["change"]) == 0
     for r in table:
         assert float(r["change"]) == pytest.approx(float(r["value"]) - float(r["intact"]))
@@ -92,11 +92,12 @@ def test_physiology_end_to_end(tiny_runs, tmp_path):
 def test_robustness_end_to_end(tiny_runs, tmp_path):
     out = tmp_path / "robustness"
     argv = ["--run", tiny_runs["learned"], "--run", tiny_runs["control"], "--out", str(out),
-            "--conditions", "noise:0.3", "occlude:top", "rate:0.5", *SMALL]
+            "--conditions", "noise:0.3", "occlude:top", "--no-goodness", *SMALL]
     assert run_protocol(robustness.main, argv) == 0
     table = rows(out / "robustness.csv")
     conditions = {r["condition"] for r in table}
-    assert conditions == {"clean", "noise:0.3", "occlude:top", "rate:0.5"}
+    assert conditions == {"clean", "noise:0.3", "occlude:top"}
+    assert not any(r["readout"] == "goodness_accuracy" for r in table)
     hidden = [r for r in table if r["readout"] == "hidden_bce_per_pixel"]
     assert {r["condition"] for r in hidden} == {"occlude:top"} and len(hidden) == 2
     clean = {(r["arm"], r["readout"]): r["value"] for r in table if r["condition"] == "clean"}
