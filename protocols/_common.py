@@ -62,9 +62,10 @@ def experiment_parser(doc: str):
     parser.add_argument("--threads", type=int, default=None,
                         help="synaptic threads (default: as the machine's load allows)")
     parser.add_argument("--limit", type=int, default=None, metavar="N",
-                        help="use only the first N test images (default: all)")
+                        help="use N test images drawn at random, the same for every run "
+                             "(default: all)")
     parser.add_argument("--probe-limit", type=int, default=None, metavar="N",
-                        help="fit the linear probe on the first N training images "
+                        help="fit the linear probe on N training images drawn at random "
                              "(default: all)")
     return parser
 
@@ -107,8 +108,29 @@ def subject_runs(args) -> list:
         dirs = [run_dir for run_dir, _ in train_both_arms(args).values()]
     runs = [load_saved_run(run_dir) for run_dir in dirs]
     for run in runs:
-        run.dataset = run.dataset.subset(n_train=args.probe_limit, n_test=args.limit)
+        run.dataset = sample_images(run.dataset, args.limit, args.probe_limit)
     return runs
+
+
+def sample_images(dataset, n_test=None, n_train=None):
+    """``dataset`` with ``n_test`` test and ``n_train`` training images drawn
+    without replacement (seeded, the same for every run; all where None),
+    in their original order: the splits are sorted by class, so their first
+    images would be a few classes only."""
+    import numpy as np
+
+    from brian_edff.datasets import Dataset
+
+    def pick(n, size, salt):
+        if n is None or n >= size:
+            return np.arange(size)
+        return np.sort(np.random.default_rng([0x5A3, salt]).choice(size, n, replace=False))
+
+    test = pick(n_test, len(dataset.test_y), 1)
+    train = pick(n_train, len(dataset.train_y), 2)
+    return Dataset(dataset.name, dataset.image_shape, dataset.train_x[train],
+                   dataset.train_y[train], dataset.dev_x, dataset.dev_y,
+                   dataset.test_x[test], dataset.test_y[test])
 
 
 def write_tidy(out_dir: str, name: str, header, rows) -> str:

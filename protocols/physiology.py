@@ -87,11 +87,17 @@ def parse_args(argv):
     return args
 
 
+def spread(images, seed: int):
+    """``images`` in a seeded random order (the test split is sorted by
+    class: its first images would all show one digit)."""
+    return images[np.random.default_rng([seed, 0x0DE]).permutation(len(images))]
+
+
 def record(run, args, rng):
-    """A positive and a negative window of the first test image, then
-    ``--record-windows`` context-free test windows, with spikes, membranes
-    and population rates recorded."""
-    x, y = run.dataset.test_x, run.dataset.test_y
+    """A positive and a negative window of a test image, then
+    ``--record-windows`` context-free windows of test images drawn at random,
+    with spikes, membranes and population rates recorded."""
+    x, y = spread(run.dataset.test_x, run.seed), spread(run.dataset.test_y, run.seed)
     n = min(args.record_windows, len(x))
     images = np.vstack([x[:1], x[:1], x[:n]])
     plan = readout_plan(images, rng)
@@ -112,7 +118,7 @@ def measure_run(run, args) -> dict:
     scorer = Scorer(run, device=args.device, threads=args.threads)
     try:
         test, _ = scorer.read(x, rng)
-        shown = x[:args.repeat_images]
+        shown = spread(x, run.seed)[:args.repeat_images]
         repeats, _ = scorer.read(np.repeat(shown, args.repeats, axis=0), rng)
     finally:
         scorer.close()

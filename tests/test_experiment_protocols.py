@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocols"))
 import lesions  # noqa: E402
 import physiology  # noqa: E402
 import robustness  # noqa: E402
-from _common import run_protocol  # noqa: E402
+from _common import run_protocol, sample_images  # noqa: E402
 
 T = 8
 #: Few images, the runtime device: every protocol in seconds.
@@ -136,3 +136,15 @@ def test_run_without_weights_is_refused(tiny_runs, tmp_path, capsys):
         err = capsys.readouterr().err
         assert "no weights.npz" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_image_samples_cover_the_classes_of_sorted_splits():
+    digits = load_dataset("digits", 0)
+    order = digits.test_y.argsort(kind="stable")
+    digits.test_x, digits.test_y = digits.test_x[order], digits.test_y[order]
+    sample = sample_images(digits, n_test=50, n_train=60)
+    assert len(sample.test_y) == 50 and len(sample.train_y) == 60
+    assert len(set(sample.test_y)) >= 8          # the first 50 would be 0s and 1s
+    again = sample_images(digits, n_test=50)
+    assert (again.test_x == sample.test_x).all()     # the same images for every run
+    assert len(sample_images(digits).test_y) == len(digits.test_y)
