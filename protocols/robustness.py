@@ -78,11 +78,19 @@ def parse_args(argv):
     return args
 
 
+def example_images(labels) -> np.ndarray:
+    """Indices of :data:`EXAMPLES` images of different classes where there are as many."""
+    first = np.unique(labels, return_index=True)[1]
+    rest = np.setdiff1d(np.arange(len(labels)), first)
+    return np.concatenate([first, rest])[:EXAMPLES]
+
+
 def run_rows(run, args) -> tuple[list, dict]:
     """Rows of :data:`HEADER` for one run, and the completion examples."""
     x, y = run.dataset.test_x, run.dataset.test_y
     scorer = Scorer(run, device=args.device, threads=args.threads)
     rows, clean, examples = [], None, {}
+    shown = example_images(y)
     try:
         scorer.probe()
         for k, condition in enumerate(args.conditions):
@@ -93,7 +101,7 @@ def run_rows(run, args) -> tuple[list, dict]:
             if mask is not None:
                 metrics["hidden_bce_per_pixel"] = masked_bce(out.recon, x, mask)
                 metrics["visible_bce_per_pixel"] = masked_bce(out.recon, x, ~mask)
-                examples[condition] = (degraded[:EXAMPLES], out.recon[:EXAMPLES])
+                examples[condition] = (degraded[shown], out.recon[shown])
             clean = clean or metrics
             for name in READOUTS:
                 if name in metrics:
@@ -103,7 +111,7 @@ def run_rows(run, args) -> tuple[list, dict]:
                 f"{key} {value:.4g}" for key, value in metrics.items()), flush=True)
     finally:
         scorer.close()
-    return rows, {"images": x[:EXAMPLES], "shape": run.dataset.image_shape,
+    return rows, {"images": x[shown], "shape": run.dataset.image_shape,
                   "examples": examples}
 
 
