@@ -17,11 +17,13 @@ its parameters, e.g. ``protocols/paper_no_topdown.json``) is a
 it, against the intact learned run of the same seed.
 
 Run (saved runs of the ``paper`` set on mnist5k and a training-time lesion;
-about 8 minutes per run on one core with ``--limit 500``)::
+about 12 minutes per run and 9 lesions on one core beside other jobs with
+``--limit 300 --probe-limit 1500``, 2026-12-06)::
 
     python protocols/lesions.py --run runs/paper_mnist5k/learned_seed0 \\
         --run runs/paper_mnist5k/control_seed0 \\
-        --run runs/paper_no_topdown/learned_seed0 --limit 500 --out runs/lesions
+        --run runs/paper_no_topdown/learned_seed0 --limit 300 --probe-limit 1500 \\
+        --out runs/lesions
 
 or, training both arms first (digits, ``fast`` set, a few minutes)::
 

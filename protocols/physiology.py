@@ -26,8 +26,8 @@ them):
 The measures are :mod:`brian_edff.physiology` (NumPy, tested on constructed
 spike trains).
 
-Run (saved runs; about 2 minutes per run of the ``paper`` set on one core
-once the recording circuit is compiled)::
+Run (saved runs; about a minute per run of the ``paper`` set on one core
+once the recording circuit, a build of its own, is compiled; 2026-12-06)::
 
     python protocols/physiology.py --run runs/paper_mnist5k/learned_seed0 \\
         --run runs/paper_mnist5k/control_seed0 --out runs/physiology

@@ -22,11 +22,13 @@ with probability P in [0, 1], by a uniform random intensity);
 random squares of a quarter of the side set to 0); ``rate:G`` (spike
 probabilities scaled by G > 0, clipped to 1).
 
-Run (saved runs; about 6 minutes per run of the ``paper`` set on one core
-with ``--limit 300``)::
+Run (saved runs; about 10 minutes per run of the ``paper`` set and 13
+conditions on one core beside other jobs with ``--limit 300 --probe-limit
+1500``, 2026-12-06)::
 
     python protocols/robustness.py --run runs/paper_mnist5k/learned_seed0 \\
-        --run runs/paper_mnist5k/control_seed0 --limit 300 --out runs/robustness
+        --run runs/paper_mnist5k/control_seed0 --limit 300 --probe-limit 1500 \\
+        --out runs/robustness
 
 Writes ``OUT/robustness.csv`` (one row per run, condition and readout),
 ``OUT/robustness.md`` (mean +- sd over seeds per arm), ``OUT/robustness``
