@@ -7,8 +7,9 @@ hidden synapses frozen? Per hidden layer (z1, z2) and arm (learned,
 control) on the test images (context-free windows, as the classifier sees
 them):
 
-* firing rates; population and lifetime sparseness (Treves-Rolls,
-  normalised); the fractions of silent and of always-active cells;
+* firing rates, per layer and per class of the image; population and
+  lifetime sparseness (Treves-Rolls, normalised); the fractions of silent
+  and of always-active cells;
 * class selectivity of each cell (selectivity index of its mean count per
   class) and the mutual information between its count and the label, over
   the cells with at least 10 spikes on the test images (``active_fraction``;
@@ -129,6 +130,9 @@ def measure_run(run, args) -> dict:
     for layer in LAYERS:
         counts = test.counts[layer]
         scalars = phys.layer_summary(counts, y, run.params.n_labels, window_s)
+        class_rates = np.nanmean(phys.class_means(counts, y, run.params.n_labels), axis=1)
+        for label, rate in enumerate(class_rates / window_s):
+            scalars[f"rate_hz_class_{label}"] = float(rate)
         indices, steps = recording.spikes[layer]
         cv = phys.isi_cv(indices, steps, range(2, 2 + n_record), counts.shape[1],
                          run.params.T)
@@ -161,6 +165,16 @@ def markdown(results) -> str:
             cells = [mean_sd([r["scalars"][layer][measure] for r in results
                               if r["run"].arm == arm]) for arm in arms]
             lines.append(f"| {layer} | {measure} | " + " | ".join(cells) + " |")
+    labels = sorted(int(key.rsplit("_", 1)[1]) for key in results[0]["scalars"]["z1"]
+                    if key.startswith("rate_hz_class_"))
+    lines += ["", "Mean rate (Hz) of the layer's cells per class of the image:", "",
+              "| layer | arm | " + " | ".join(str(label) for label in labels) + " |",
+              "|---|---|" + "---|" * len(labels)]
+    for layer in LAYERS:
+        for arm in arms:
+            cells = [mean_sd([r["scalars"][layer][f"rate_hz_class_{label}"] for r in results
+                              if r["run"].arm == arm]) for label in labels]
+            lines.append(f"| {layer} | {arm} | " + " | ".join(cells) + " |")
     seeds = {arm: sorted({r["run"].seed for r in results if r["run"].arm == arm})
              for arm in arms}
     return ("Mean +- sd over runs (" + "; ".join(f"{arm}: seeds {seeds[arm]}"
@@ -303,9 +317,9 @@ def main(argv=None):
             f"{layer} rate {s['rate_hz']:.3g} Hz, SI {s['selectivity_index']:.3g}, "
             f"CV {s['isi_cv_median']:.3g}, Fano {s['fano_factor']:.3g}"
             for layer, s in results[-1]["scalars"].items()), flush=True)
-    rows = [(r["run"].run_dir, r["run"].arm, r["run"].seed, layer, measure,
-             r["scalars"][layer][measure]) for r in results for layer in LAYERS
-            for measure in MEASURES]
+    rows = [(r["run"].run_dir, r["run"].arm, r["run"].seed, layer, measure, value)
+            for r in results for layer in LAYERS
+            for measure, value in r["scalars"][layer].items()]
     os.makedirs(args.out, exist_ok=True)
     write_tidy(args.out, "physiology", HEADER, rows)
     table = markdown(results)

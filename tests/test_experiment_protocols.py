@@ -78,7 +78,9 @@ def test_physiology_end_to_end(tiny_runs, tmp_path):
             *SMALL]
     assert run_protocol(physiology.main, argv) == 0
     table = rows(out / "physiology.csv")
-    assert len(table) == 2 * 2 * len(physiology.MEASURES)
+    n_labels = 10
+    assert len(table) == 2 * 2 * (len(physiology.MEASURES) + n_labels)
+    assert {r["measure"] for r in table} >= {f"rate_hz_class_{k}" for k in range(n_labels)}
     values = {(r["arm"], r["layer"], r["measure"]): float(r["value"]) for r in table}
     for arm in ("learned", "control"):
         for layer in ("z1", "z2"):
