@@ -31,7 +31,6 @@ import os
 import time
 
 import brian2
-import numpy as np
 
 from . import models
 from .builds import COMPILED_DEVICES, StandaloneBuild
@@ -92,35 +91,24 @@ def root_message(err: BaseException) -> str:
 
 
 class Circuit(CircuitNetwork):
-    """The spiking circuit for one parameter set, input size and chunk length.
+    """The circuit's network (:class:`~brian_edff.network.CircuitNetwork`) run
+on a Brian2 device, one chunk of windows per :meth:`run`.
 
     Parameters
     ----------
-    params : Params
-        Validated parameters.
-    n_input : int
-        Pixels per image.
-    n_windows : int
-        Windows per chunk (every :meth:`run` simulates this many).
+    params, n_input, n_windows
+        As for :class:`~brian_edff.network.CircuitNetwork` (``n_windows``:
+        every :meth:`run` simulates this many windows).
     device : {"runtime", "standalone", "cpp_standalone"}
         Brian2 device (see the module docstring).
     build_dir : str, optional
         Where a compiled project is built (a cache keyed by the equations,
         shape and device); default under
         :func:`brian_edff.device.default_cache_dir`.
-    record_spikes : bool
-        Also record every spike (for rasters).
-    record_cells : int
-        Also record the membrane potential of this many cells of each hidden
-        layer (the first ones) and each hidden layer's population rate, at
-        every step (for physiology).
     seed : int
         Seed of Brian2's random generator for the runtime device, restarted at
         every chunk (standalone builds always restart from seed 0); the
         per-window random phases of the plan make each chunk's draws differ.
-    extra_namespace : dict, optional
-        Additional constants made visible to every equation (for user edits
-        of :mod:`brian_edff.models`).
     threads : int, optional
         ``"standalone"``: threads of the synaptic event loops (default
         :func:`brian_edff.device.default_synapse_threads`, 2 on an idle
@@ -132,16 +120,8 @@ class Circuit(CircuitNetwork):
     profile : bool
         Build the standalone project with Brian2's per-code-object timers
         (see :meth:`profiling_info`).
-    weight_dtype : {"float32", "float64"}
-        Storage of the synaptic weights (default
-        :data:`brian_edff.models.WEIGHT_DTYPE`).
-    lazy_decay : bool
-        Settle the weight decay lazily where :attr:`Projection.lazy_decay`
-        says so (default); ``False`` sweeps it eagerly everywhere (the same
-        results, slower; kept for tests and benchmarks).
-    model : Model, str or None
-        The hidden layers' neuron model (:class:`brian_edff.models.Model`, a
-        variant name or a ``.py`` file); default ``params.model``.
+    record_spikes, record_cells, extra_namespace, weight_dtype, lazy_decay, model
+        As for :class:`~brian_edff.network.CircuitNetwork`.
     """
 
     def __init__(self, params: Params, n_input: int, n_windows: int,
@@ -267,10 +247,7 @@ class Circuit(CircuitNetwork):
             # Every chunk starts the generator afresh, as a compiled run does;
             # the plan's per-window phases make the draws differ between chunks.
             brian2.seed(self.seed)
-            # Brian2 checks values set on a group against 1e50, which
-            # NumPy casts to float32 with an overflow warning for
-            # single-precision variables: a harmless comparison with inf.
-            with float_precision(self.params.state_dtype), np.errstate(over="ignore"):
+            with float_precision(self.params.state_dtype):
                 objs = self._runtime_network(plan)
                 for view, values in self.state_values(objs, weights, theta_base,
                                                       synapse_state).items():

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import readout
-from .checkpoint import CheckpointError
 from .circuit import Circuit
 from .datasets import Dataset, load_dataset
 from .models import Model
-from .params import Params, ParamsError, lesion_pathways
+from .params import Params, lesion_pathways
 from .stimuli import goodness_plan, readout_plan
 from .training import (
     CircuitState,
@@ -175,10 +174,4 @@ class Scorer:
 
 def check_runs(run_dirs) -> list:
     """Configs of ``run_dirs``, checked before any work (one-line errors)."""
-    configs = []
-    for run_dir in run_dirs:
-        try:
-            configs.append(read_finished_run(run_dir))
-        except (RunError, CheckpointError, ParamsError) as err:
-            raise RunError(str(err)) from None
-    return configs
+    return [read_finished_run(run_dir) for run_dir in run_dirs]

@@ -149,6 +149,25 @@ def write_tidy(out_dir: str, name: str, header, rows) -> str:
     return path
 
 
+def write_results(out_dir: str, name: str, header, rows, table: str) -> None:
+    """``OUT/name.csv`` (tidy rows) and ``OUT/name.md`` (``table``), atomically."""
+    from brian_edff.checkpoint import write_text
+
+    os.makedirs(out_dir, exist_ok=True)
+    write_tidy(out_dir, name, header, rows)
+    write_text(os.path.join(out_dir, f"{name}.md"), table)
+
+
+def save_figure(fig, out_dir: str, name: str, fmt: str) -> str:
+    """Save ``fig`` as ``OUT/name.fmt`` and close it; returns the path."""
+    import matplotlib.pyplot as plt
+
+    path = os.path.join(out_dir, f"{name}.{fmt}")
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 def mean_sd(values, signed: bool = False) -> str:
     """``"93.1 +- 0.4"`` of finite values (``"-"`` where none); ``signed``
     writes the sign of the mean (``"+1.2 +- 0.3"``)."""

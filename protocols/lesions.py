@@ -34,21 +34,19 @@ Writes ``OUT/lesions.csv`` (one row per run, lesion and readout),
 circuit) and ``OUT/lesions.png`` (the change per lesion and readout).
 """
 
-import os
 import sys
 
 import numpy as np
 from _common import (
-    ProtocolError,
     check_limits,
     experiment_parser,
     mean_sd,
     run_protocol,
+    save_figure,
     subject_runs,
-    write_tidy,
+    write_results,
 )
 
-from brian_edff.checkpoint import write_text
 from brian_edff.experiments import READOUTS, Scorer
 from brian_edff.params import lesion_pathways
 
@@ -170,25 +168,18 @@ def figure(rows, out_dir, fmt) -> str:
     axes[0][0].set_yticks(np.arange(len(lesions)), lesions)
     axes[0][0].invert_yaxis()
     axes[0][0].legend(loc="best", fontsize=7)
-    path = os.path.join(out_dir, f"lesions.{fmt}")
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "lesions", fmt)
 
 
 def main(argv=None):
     args = parse_args(argv)
     runs = subject_runs(args)
-    if not runs:
-        raise ProtocolError("no runs to lesion")
     rows = []
     for run in runs:
         rows += lesion_rows(run, args.lesions, args)
     rows += training_lesion_rows(rows)
-    os.makedirs(args.out, exist_ok=True)
-    write_tidy(args.out, "lesions", HEADER, rows)
     table = markdown(rows)
-    write_text(os.path.join(args.out, "lesions.md"), table)
+    write_results(args.out, "lesions", HEADER, rows, table)
     figure(rows, args.out, args.format)
     print(table)
 

@@ -38,7 +38,6 @@ Writes ``OUT/physiology.csv`` (one row per run, layer and measure),
 ``physiology``, ``tuning``, ``similarity`` and ``time_course`` (``--format``).
 """
 
-import os
 import sys
 
 import numpy as np
@@ -48,12 +47,12 @@ from _common import (
     experiment_parser,
     mean_sd,
     run_protocol,
+    save_figure,
     subject_runs,
-    write_tidy,
+    write_results,
 )
 
 from brian_edff import physiology as phys
-from brian_edff.checkpoint import write_text
 from brian_edff.circuit import Circuit
 from brian_edff.experiments import Scorer
 from brian_edff.stimuli import readout_plan, wrong_labels
@@ -112,6 +111,11 @@ def record(run, args, rng):
         circuit.close()
 
 
+def _finite(statistic, values) -> float:
+    """``statistic`` of the finite ``values`` (NaN where there are none)."""
+    return float(statistic(values)) if np.isfinite(values).any() else float("nan")
+
+
 def measure_run(run, args) -> dict:
     """Every measure of one run: scalars per layer, and arrays for the figures."""
     rng = np.random.default_rng([run.seed, 0xF15])
@@ -129,21 +133,18 @@ def measure_run(run, args) -> dict:
     result = {"run": run, "scalars": {}, "arrays": {}, "recording": recording}
     for layer in LAYERS:
         counts = test.counts[layer]
+        means = phys.class_means(counts, y, run.params.n_labels)
         scalars = phys.layer_summary(counts, y, run.params.n_labels, window_s)
-        class_rates = np.nanmean(phys.class_means(counts, y, run.params.n_labels), axis=1)
-        for label, rate in enumerate(class_rates / window_s):
+        for label, rate in enumerate(np.nanmean(means, axis=1) / window_s):
             scalars[f"rate_hz_class_{label}"] = float(rate)
         indices, steps = recording.spikes[layer]
         cv = phys.isi_cv(indices, steps, range(2, 2 + n_record), counts.shape[1],
                          run.params.T)
-        scalars["isi_cv_median"] = float(np.nanmedian(cv)) if np.isfinite(cv).any() \
-            else float("nan")
+        scalars["isi_cv_median"] = _finite(np.nanmedian, cv)
         scalars["isi_cv_cells"] = float(np.isfinite(cv).mean())
         per_image = repeats.counts[layer].reshape(len(shown), args.repeats, -1)
         fano = np.concatenate([phys.fano_factor(block) for block in per_image])
-        scalars["fano_factor"] = float(np.nanmean(fano)) if np.isfinite(fano).any() \
-            else float("nan")
-        means = phys.class_means(counts, y, run.params.n_labels)
+        scalars["fano_factor"] = _finite(np.nanmean, fano)
         active = phys.active_cells(counts)
         result["scalars"][layer] = scalars
         result["arrays"][layer] = {
@@ -214,10 +215,7 @@ def figure_physiology(results, out_dir, fmt, plt) -> str:
                 ax.set_title(layer)
             ax.legend(fontsize=7)
     fig.tight_layout()
-    path = os.path.join(out_dir, f"physiology.{fmt}")
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "physiology", fmt)
 
 
 def figure_tuning(results, out_dir, fmt, plt, n_cells: int = 4) -> str:
@@ -240,10 +238,7 @@ def figure_tuning(results, out_dir, fmt, plt, n_cells: int = 4) -> str:
             ax.set_ylabel("mean spikes per window")
             ax.legend(fontsize=6)
     fig.tight_layout()
-    path = os.path.join(out_dir, f"tuning.{fmt}")
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "tuning", fmt)
 
 
 def figure_similarity(results, out_dir, fmt, plt) -> str:
@@ -259,10 +254,7 @@ def figure_similarity(results, out_dir, fmt, plt) -> str:
             ax.set_xlabel("class")
             ax.set_ylabel("class")
     fig.colorbar(image, ax=axes, shrink=0.6, label="Pearson r of class means")
-    path = os.path.join(out_dir, f"similarity.{fmt}")
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "similarity", fmt)
 
 
 def figure_time_course(results, out_dir, fmt, plt) -> str:
@@ -292,10 +284,7 @@ def figure_time_course(results, out_dir, fmt, plt) -> str:
         axes[0][col].text(0.02, 0.95, "positive | negative", transform=axes[0][col].transAxes,
                           va="top", fontsize=7)
     fig.tight_layout()
-    path = os.path.join(out_dir, f"time_course.{fmt}")
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "time_course", fmt)
 
 
 def _first_per_arm(results) -> list:
@@ -308,8 +297,6 @@ def _first_per_arm(results) -> list:
 def main(argv=None):
     args = parse_args(argv)
     runs = subject_runs(args)
-    if not runs:
-        raise ProtocolError("no runs to record")
     results = []
     for run in runs:
         results.append(measure_run(run, args))
@@ -320,10 +307,8 @@ def main(argv=None):
     rows = [(r["run"].run_dir, r["run"].arm, r["run"].seed, layer, measure, value)
             for r in results for layer in LAYERS
             for measure, value in r["scalars"][layer].items()]
-    os.makedirs(args.out, exist_ok=True)
-    write_tidy(args.out, "physiology", HEADER, rows)
     table = markdown(results)
-    write_text(os.path.join(args.out, "physiology.md"), table)
+    write_results(args.out, "physiology", HEADER, rows, table)
     from brian_edff.plotting import _plt
 
     plt = _plt()

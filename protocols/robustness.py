@@ -36,21 +36,19 @@ Writes ``OUT/robustness.csv`` (one row per run, condition and readout),
 images and their reconstructions) in ``--format``.
 """
 
-import os
 import sys
 
 import numpy as np
 from _common import (
-    ProtocolError,
     check_limits,
     experiment_parser,
     mean_sd,
     run_protocol,
+    save_figure,
     subject_runs,
-    write_tidy,
+    write_results,
 )
 
-from brian_edff.checkpoint import write_text
 from brian_edff.degradation import apply_condition, masked_bce, parse_condition
 from brian_edff.experiments import Scorer
 
@@ -165,10 +163,7 @@ def figure_robustness(rows, conditions, out_dir, fmt, plt) -> str:
                 ax.set_ylabel(name.replace("_accuracy", " acc. (%)"))
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    path = os.path.join(out_dir, f"robustness.{fmt}")
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "robustness", fmt)
 
 
 def figure_completion(completions, out_dir, fmt, plt) -> str | None:
@@ -197,26 +192,19 @@ def figure_completion(completions, out_dir, fmt, plt) -> str | None:
                 ax.imshow(np.asarray(images[col]).reshape(shape), cmap="gray", vmin=0, vmax=1)
         axes[row][0].set_title(title, fontsize=7, loc="left")
     fig.tight_layout()
-    path = os.path.join(out_dir, f"completion.{fmt}")
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "completion", fmt)
 
 
 def main(argv=None):
     args = parse_args(argv)
     runs = subject_runs(args)
-    if not runs:
-        raise ProtocolError("no runs to test")
     rows, completions = [], []
     for run in runs:
         run_rows_, completion = run_rows(run, args)
         rows += run_rows_
         completions.append((run, completion))
-    os.makedirs(args.out, exist_ok=True)
-    write_tidy(args.out, "robustness", HEADER, rows)
     table = markdown(rows, args.conditions)
-    write_text(os.path.join(args.out, "robustness.md"), table)
+    write_results(args.out, "robustness", HEADER, rows, table)
     from brian_edff.plotting import _plt
 
     plt = _plt()
