@@ -204,6 +204,30 @@ def thread_safe_by_target(abstract_code, variable_indices, target_index) -> bool
                for var in _written_variables(abstract_code))
 
 
+def independent_rows(abstract_code, variables, variable_indices, target_index) -> bool:
+    """Whether the iterations of a row (distinct synapses, distinct targets)
+    are independent of each other, so that the row's loop may be declared free
+    of loop-carried dependences (``#pragma GCC ivdep``).
+
+    True when the statements may be split by target
+    (:func:`thread_safe_by_target`) and no array they write through the target
+    index is also read through another index: in a recurrent pathway (the
+    lateral ``M1``: ``z1`` onto ``z1``) a target variable written in the row
+    may be the source's variable read as ``x_pre``, and the source neuron is
+    one of the row's targets. Without the declaration gcc has to prove at run
+    time that every written array is apart from every read one; with more than
+    ten such pairs (the adaptive step with lazy decay: ``w``, ``g2``,
+    ``n_settled`` written, six arrays read) it gives up and leaves the row
+    scalar. Vector and scalar forms of such a row compute the same values.
+    """
+    if not thread_safe_by_target(abstract_code, variable_indices, target_index):
+        return False
+    written = {id(variables[name]) for name in _written_variables(abstract_code)
+               if name in variables and variable_indices.get(name, "_idx") == target_index}
+    return not any(id(variable) in written and variable_indices.get(name) != target_index
+                   for name, variable in variables.items())
+
+
 #: Appended to Brian2's makefile: ``objects.h`` (which pulls in ``<random>``,
 #: ``<vector>``, the synapse classes and the network: about 66,000 lines once
 #: preprocessed) is compiled once as a precompiled header and included first
@@ -329,6 +353,8 @@ class EdffStandaloneDevice(CPPStandaloneDevice):
                             else "_presynaptic_idx")
             template_kwds["edff_thread_safe"] = thread_safe_by_target(
                 abstract_code, variable_indices, target_index)
+            template_kwds["edff_independent_rows"] = independent_rows(
+                abstract_code, variables, variable_indices, target_index)
             template_kwds["edff_min_parallel"] = min_parallel_synapses()
             template_kwds["edff_vector_width"] = synapse_vector_width()
         return super().code_object(

@@ -40,6 +40,7 @@ from brian_edff.device import (
     HUGE_PAGES_TUNABLE,
     hoist_shared_loads,
     huge_pages_tunables,
+    independent_rows,
     inline_math,
     may_vectorise,
     thread_safe_by_target,
@@ -254,6 +255,27 @@ def test_thread_safety_analysis():
     assert not thread_safe_by_target({None: "w += 0.1 * randn()"}, idx, post)
     # A postsynaptic pathway owns presynaptic targets.
     assert thread_safe_by_target({None: "x_pre += w"}, idx, "_presynaptic_idx")
+
+
+def test_independent_rows_analysis():
+    """A row is declared free of dependences only where no array written
+    through the target index is read through another one."""
+    z1_v, z1_x, w, c = object(), object(), object(), object()
+    post = "_postsynaptic_idx"
+    idx = {"w": "_idx", "v_post": post, "x_pre": "_presynaptic_idx", "c": "0",
+           "v_pre": "_presynaptic_idx"}
+    variables = {"w": w, "v_post": z1_v, "x_pre": z1_x, "c": c}
+    assert independent_rows({None: "v_post += w\nw = clip(w - x_pre, 0, 1)"}, variables,
+                             idx, post)
+    # Recurrent: the target's v is also read as the source's v.
+    recurrent = dict(variables, v_pre=z1_v)
+    assert not independent_rows({None: "v_post += w * v_pre"}, recurrent, idx, post)
+    # Reading a written synaptic variable is fine; so is reading v_pre when
+    # only synaptic variables are written.
+    assert independent_rows({None: "w = clip(w - v_pre, 0, 1)"}, recurrent, idx, post)
+    # Not thread-safe by target, not independent.
+    assert not independent_rows({None: "x_pre += w"}, variables, idx, post)
+    assert not independent_rows({None: "w += 0.1 * randn()"}, variables, idx, post)
 
 
 def test_shared_loads_move_before_the_loop():

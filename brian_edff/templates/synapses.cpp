@@ -44,6 +44,11 @@ Pathways with delays use Brian2's spike queue, as cpp_standalone does.
 {% set _source_load = 'const int32_t ' + _source_index + ' = ' + get_array_name(variables[_sources]) + '[_idx];' %}
 {% set _row_code = edff_inline_math(vector_code) | autoindent | replace(_source_load, 'const int32_t ' + _source_index + ' = _row_source;') %}
 {% set _dense_code = _row_code | replace(_target_load, 'const size_t ' + _target_index + ' = _idx + _dense_shift;') %}
+{# Rows whose iterations are independent (device.independent_rows) and that
+   call no math function with a vector form: rows of distinct targets (all-to-all
+   rows, runs of consecutive targets) are declared free of loop-carried
+   dependences, so gcc vectorises them without run-time alias checks. #}
+{% set _ivdep = '#pragma GCC ivdep' if edff_independent_rows and edff_may_vectorise(vector_code) else '' %}
 {% set _strided_code = _row_code | replace(_target_load, 'const size_t ' + _target_index + ' = _position + _strided_shift;') %}
 
 {% block extra_headers %}
@@ -94,6 +99,7 @@ if (_pathway.dense_rows)
     // target = target_offset + (synapse - row start), in wrap-around size_t
     // arithmetic: an affine index the compiler vectorises
     const size_t _dense_shift = (size_t)_pathway.target_offset - _pathway.row_start[_row];
+    {{_ivdep}}
     for (size_t _idx = _first; _idx < _last; _idx++)
     {
         const size_t _vectorisation_idx = _idx;
@@ -111,6 +117,7 @@ else if (_pathway.segmented_rows)
         const size_t _run_last = _pathway.segment_first[_segment + 1];
         const size_t _from = _run_first > _first ? _run_first : _first;
         const size_t _to = _run_last < _last ? _run_last : _last;
+        {{_ivdep}}
         for (size_t _idx = _from; _idx < _to; _idx++)
         {
             const size_t _vectorisation_idx = _idx;
