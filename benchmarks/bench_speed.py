@@ -40,6 +40,13 @@ lazy vs eager weight decay), on ``--devices``.
 brian_edff's device, a first build and a rebuild in the same directory
 each, and checks that the weights are equal.
 
+``--independent-rows`` measures a learned training chunk with the device's
+``independent_rows`` preference off and on (rows of independent iterations
+declared free of loop-carried dependences), interleaved, and checks that the
+weights are equal::
+
+    python benchmarks/bench_speed.py --independent-rows --params tuned paper --repeats 3
+
 ``--learning-cost`` measures, per parameter set and device, a training
 chunk with CSDP on, the same chunk with the hidden synapses frozen (the
 control arm), and CSDP on with the other step (plain against adaptive), and
@@ -368,6 +375,41 @@ def ablation(name, n_windows, profile=False, repeats=2, device="standalone", thr
               flush=True)
 
 
+def independent_rows_ab(name, repeats=3, threads=1):
+    """ms per training image with the device's ``independent_rows``
+    preference off and on (``#pragma GCC ivdep`` on rows of independent
+    iterations), interleaved, ``repeats`` rounds of a warm chunk each; and
+    whether the weights after the chunk are equal."""
+    params, n_input, train_plan, n_train, _, state = plans(
+        name, load_params(name).chunk_windows)
+    times, weights = {False: [], True: []}, {}
+    for _ in range(repeats):
+        for setting in (False, True):
+            prefs.devices.edff_standalone.independent_rows = setting
+            circuit = Circuit(params, n_input, train_plan.n_windows, device="standalone",
+                              threads=threads)
+            try:
+                circuit.run(train_plan, state.weights, state.theta_base)  # first touch
+                run = measure(circuit, train_plan, state, params, circuit.sizes, n_train)
+                weights[setting] = circuit.run(train_plan, state.weights,
+                                               state.theta_base).weights
+            finally:
+                circuit.close()
+            times[setting].append(run["ms_per_image"])
+            print(f"#   {name}, independent_rows={setting}: {run['ms_per_image']:.2f} "
+                  f"ms/image", flush=True)
+    prefs.devices.edff_standalone.independent_rows = True
+    equal = all(np.array_equal(weights[False][k], weights[True][k]) for k in weights[True])
+    off, on = np.mean(times[False]), np.mean(times[True])
+    print(f"\n## {name} ({params.n_hidden1}-{params.n_hidden2}, {params.csdp_step} step): "
+          f"learned training image, mean of {repeats} warm chunks, {threads} thread(s)")
+    print("| rows declared independent | ms/image | speed-up |")
+    print("|---|---|---|")
+    print(f"| no | {off:.1f} | 1.00x |")
+    print(f"| yes | {on:.1f} | {off / on:.2f}x |")
+    print(f"weights equal: {equal}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", nargs="+", default=["fast", "tuned", "reference"])
@@ -394,7 +436,11 @@ def main():
                         help="only run benchmarks/plastic_network.py (any Brian2 network) "
                              "on cpp_standalone and on brian_edff's device")
     parser.add_argument("--repeats", type=int, default=2,
-                        help="ablation: runs of each variant (the best counts)")
+                        help="ablation: runs of each variant (the best counts); "
+                             "--independent-rows: rounds")
+    parser.add_argument("--independent-rows", action="store_true",
+                        help="only compare a learned training chunk with the device's "
+                             "independent_rows preference off and on")
     args = parser.parse_args()
     if args.chunks < 1:
         parser.error(f"--chunks must be at least 1, got {args.chunks}")
@@ -402,6 +448,10 @@ def main():
     print(f"# {sys.platform}, {os.cpu_count()} cores; python {sys.version.split()[0]}")
     if args.plastic_network:
         plastic_network()
+        return
+    if args.independent_rows:
+        for name in args.params:
+            independent_rows_ab(name, repeats=args.repeats)
         return
     if args.learning_cost:
         device_names = tuple(dict.fromkeys(device for _l, device, _t in devices))

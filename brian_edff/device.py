@@ -353,8 +353,9 @@ class EdffStandaloneDevice(CPPStandaloneDevice):
                             else "_presynaptic_idx")
             template_kwds["edff_thread_safe"] = thread_safe_by_target(
                 abstract_code, variable_indices, target_index)
-            template_kwds["edff_independent_rows"] = independent_rows(
-                abstract_code, variables, variable_indices, target_index)
+            template_kwds["edff_independent_rows"] = (
+                prefs[f"{PREFS}.independent_rows"]
+                and independent_rows(abstract_code, variables, variable_indices, target_index))
             template_kwds["edff_min_parallel"] = min_parallel_synapses()
             template_kwds["edff_vector_width"] = synapse_vector_width()
         return super().code_object(
@@ -432,6 +433,13 @@ prefs.register_preferences(
                              "one of " + ", ".join(map(str, VECTOR_WIDTHS))),
         docs="""Vector width, in bits, of the on_pre row loops on x86-64 with gcc (part
         of the build; results do not depend on it)."""),
+    independent_rows=BrianPreference(
+        default=True, validator=_validator("independent_rows", lambda v: isinstance(v, bool),
+                                           "True or False"),
+        docs="""Declare the rows of synapses whose iterations are independent free of
+        loop-carried dependences (``#pragma GCC ivdep``), so that gcc vectorises them
+        without run-time alias checks (part of the build; results do not depend on
+        it)."""),
     huge_pages=BrianPreference(
         default=True, validator=_validator("huge_pages", lambda v: isinstance(v, bool),
                                            "True or False"),
@@ -548,13 +556,15 @@ def synapse_vector_width() -> int | None:
 
 
 def templates_digest() -> str:
-    """Hash of the device's templates, split threshold and compiler flags
-    (part of every build cache key)."""
+    """Hash of the device's templates, split threshold, compiler flags and the
+    ``independent_rows`` preference (part of every build cache key)."""
     folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
     digest = hashlib.sha1(f"min_parallel_synapses={min_parallel_synapses()}".encode())
     width = synapse_vector_width()
     if width is not None:
         digest.update(f"vector_width={width}".encode())
+    if not prefs[f"{PREFS}.independent_rows"]:
+        digest.update(b"independent_rows=False")
     for name in sorted(os.listdir(folder)):
         with open(os.path.join(folder, name), "rb") as handle:
             digest.update(name.encode() + handle.read())

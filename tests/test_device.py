@@ -472,6 +472,21 @@ def test_vector_width_from_the_preference(monkeypatch, device_prefs):
             device_prefs.devices.edff_standalone.vector_width = bad
 
 
+def test_independent_rows_preference(device_prefs):
+    """Rows declared free of dependences: on by default, part of the build
+    key, a one-line error for bad values."""
+    from brian2.core.preferences import PreferenceError
+
+    from brian_edff import device
+
+    assert device_prefs.devices.edff_standalone.independent_rows is True
+    default_digest = device.templates_digest()
+    device_prefs.devices.edff_standalone.independent_rows = False
+    assert device.templates_digest() != default_digest
+    with pytest.raises(PreferenceError, match="independent_rows: must be True or False"):
+        device_prefs.devices.edff_standalone.independent_rows = "yes"
+
+
 def test_preferences_reach_sweep_workers(device_prefs):
     """Worker processes start with Brian2's defaults: a sweep hands them
     the preferences of the process that submits it."""
@@ -481,7 +496,7 @@ def test_preferences_reach_sweep_workers(device_prefs):
     assert current()["devices.edff_standalone.vector_width"] == 128
     assert set(current()) == {f"devices.edff_standalone.{name}" for name in (
         "synapse_threads", "parallel_runs", "min_parallel_synapses", "vector_width",
-        "huge_pages", "cache_directory")}
+        "independent_rows", "huge_pages", "cache_directory")}
 
 
 def test_huge_pages_tunables(monkeypatch, device_prefs):
