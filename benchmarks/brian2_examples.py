@@ -12,7 +12,7 @@ temporary folder, once per device, except for the device it asks for:
   turns them into standalone scripts (a script that needs the runtime device,
   e.g. to read values between runs, fails on ``cpp_standalone`` too and is
   reported as such);
-* every script gets ``seed(SEED)`` after its Brian2 import, so that both
+* every script gets ``seed(SEED)`` after its device is set, so that both
   devices draw the same random numbers.
 
 Plots go to matplotlib's ``Agg`` backend and are dropped. After the script,
@@ -77,8 +77,11 @@ EXAMPLES = (
 )
 
 _SET_DEVICE = re.compile(r"""set_device\(\s*(['"])cpp_standalone\1""")
-_BRIAN_IMPORT = re.compile(r"^(from brian2 import \*|import brian2 as \w+|import brian2)[ \t]*$",
+_BRIAN_IMPORT = re.compile(r"^(?:from brian2(?:\.[\w.]+)? import .+|import brian2\b.*)$",
                            re.MULTILINE)
+#: Names the inserted lines use, imported under a name of their own.
+_MODULE = "_brian2_for_examples"
+
 
 #: Runs the example's code, then saves what it computed. Formatted with the
 #: script's path, the folder for results and the device's name.
@@ -119,21 +122,28 @@ json.dump({{"wall_s": wall, "run_s": getattr(device, "_last_run_time", None),
 '''
 
 
+def _end_of_statement(source: str, match) -> int:
+    """Where the import statement of ``match`` ends (after a parenthesised list)."""
+    line = match.group(0)
+    if "(" in line and ")" not in line:
+        return source.index("\n", source.index(")", match.end()))
+    return match.end()
+
+
 def prepare(source: str, device: str) -> str | None:
-    """The script's source with ``device`` as its device, or None where it
-    imports Brian2 in a way this does not recognise."""
+    """The script's source with ``device`` as its device and Brian2's
+    generator seeded, or None where it imports no Brian2 at module level."""
     imports = list(_BRIAN_IMPORT.finditer(source))
     if not imports:
         return None
-    last = imports[-1]
-    module = "" if last.group(1).startswith("from") else last.group(1).split()[-1] + "."
     # Random numbers from a fixed seed (after the device is set, so that the
     # standalone project seeds its generator), so that devices can be compared.
-    seed = f"{module}seed({SEED})"
+    seed = f"import brian2 as {_MODULE}; {_MODULE}.seed({SEED})"
     call = _SET_DEVICE.search(source)
     if call is None:
-        return (source[:last.end()] + f"\n{module}set_device({device!r})\n{seed}\n"
-                + source[last.end():])
+        end = _end_of_statement(source, imports[-1])
+        return (source[:end] + f"\nimport brian2 as {_MODULE}; "
+                f"{_MODULE}.set_device({device!r}); {_MODULE}.seed({SEED})" + source[end:])
     line_start = source.rfind("\n", 0, call.start()) + 1
     indent = re.match(r"[ \t]*", source[line_start:]).group(0)
     end_of_line = source.index("\n", call.end())
@@ -205,10 +215,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not os.path.isdir(args.examples):
         parser.error(f"--examples: no such folder: {args.examples}")
-    out = args.out or tempfile.mkdtemp(prefix="brian2_examples_")
+    out = os.path.abspath(args.out or tempfile.mkdtemp(prefix="brian2_examples_"))
     rows, all_equal = [], True
     for example in args.only or EXAMPLES:
-        path = os.path.join(args.examples, example)
+        path = os.path.abspath(os.path.join(args.examples, example))
         if not os.path.isfile(path):
             print(f"# {example}: not found under {args.examples}", flush=True)
             continue

@@ -8,37 +8,30 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
 
-from brian2_examples import SEED, prepare, same_values  # noqa: E402
+from brian2_examples import _MODULE, SEED, prepare, same_values  # noqa: E402
 
 
 def test_runtime_script_gets_the_device_and_a_seed_after_its_import():
-    source = "from brian2 import *\n\nG = NeuronGroup(1, 'v : 1')\nrun(1*ms)\n"
-    prepared = prepare(source, "edff_standalone")
-    lines = prepared.splitlines()
-    assert lines[:3] == ["from brian2 import *", "set_device('edff_standalone')",
-                         f"seed({SEED})"]
-    assert prepared.endswith("run(1*ms)\n")
+    source = ("from brian2 import (NeuronGroup,\n    run, ms)\n\n"
+              "G = NeuronGroup(1, 'v : 1')\nrun(1*ms)\n")
+    lines = prepare(source, "edff_standalone").splitlines()
+    assert lines[:3] == ["from brian2 import (NeuronGroup,", "    run, ms)",
+                         f"import brian2 as {_MODULE}; {_MODULE}.set_device('edff_standalone'); "
+                         f"{_MODULE}.seed({SEED})"]
+    assert lines[-1] == "run(1*ms)"
 
 
 def test_standalone_script_keeps_its_options_and_seeds_after_set_device():
     source = ("import brian2 as b2\n"
-              "b2.set_device('cpp_standalone', build_on_run=False)\n"
-              "net = b2.Network()\n")
-    prepared = prepare(source, "edff_standalone")
-    assert prepared.splitlines() == [
-        "import brian2 as b2",
-        "b2.set_device('edff_standalone', build_on_run=False)",
-        f"b2.seed({SEED})",
-        "net = b2.Network()"]
-
-
-def test_seed_follows_an_indented_set_device():
-    source = ("from brian2 import *\n"
               "if __name__ == '__main__':\n"
-              "    set_device('cpp_standalone')\n"
-              "    run(1*ms)\n")
-    assert prepare(source, "edff_standalone").splitlines()[2:4] == [
-        "    set_device('edff_standalone')", f"    seed({SEED})"]
+              "    b2.set_device('cpp_standalone', build_on_run=False)\n"
+              "    net = b2.Network()\n")
+    assert prepare(source, "edff_standalone").splitlines() == [
+        "import brian2 as b2",
+        "if __name__ == '__main__':",
+        "    b2.set_device('edff_standalone', build_on_run=False)",
+        f"    import brian2 as {_MODULE}; {_MODULE}.seed({SEED})",
+        "    net = b2.Network()"]
 
 
 def test_script_without_a_brian2_import_is_left_out():
