@@ -58,6 +58,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import pathlib
 import platform
 import re
 
@@ -555,11 +556,21 @@ def synapse_vector_width() -> int | None:
     return vector_width() if x86 and compiler == "gcc" else None
 
 
+#: Digest of this module's source as imported: the code that decides what the
+#: templates are given (thread safety, independent rows, vector width) is
+#: part of every build key, so that a process started before an edit of the
+#: package never files a build under a key that a newer process would trust.
+_SOURCE_DIGEST = hashlib.sha1(pathlib.Path(__file__).read_bytes()).hexdigest()
+
+
 def templates_digest() -> str:
-    """Hash of the device's templates, split threshold, compiler flags and the
-    ``independent_rows`` preference (part of every build cache key)."""
+    """Hash of the device's templates (as on disk, where Brian2 renders them
+    from), of this module's source (as imported), the split threshold,
+    compiler flags and the ``independent_rows`` preference (part of every
+    build cache key)."""
     folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
     digest = hashlib.sha1(f"min_parallel_synapses={min_parallel_synapses()}".encode())
+    digest.update(_SOURCE_DIGEST.encode())
     width = synapse_vector_width()
     if width is not None:
         digest.update(f"vector_width={width}".encode())

@@ -487,6 +487,16 @@ def test_independent_rows_preference(device_prefs):
         device_prefs.devices.edff_standalone.independent_rows = "yes"
 
 
+def test_build_key_follows_the_device_code_in_memory(monkeypatch):
+    """A process started before an edit of the device module files its builds
+    under a key of its own, not under the key of the edited code."""
+    from brian_edff import device
+
+    current = device.templates_digest()
+    monkeypatch.setattr(device, "_SOURCE_DIGEST", "an older device module")
+    assert device.templates_digest() != current
+
+
 def test_preferences_reach_sweep_workers(device_prefs):
     """Worker processes start with Brian2's defaults: a sweep hands them
     the preferences of the process that submits it."""
