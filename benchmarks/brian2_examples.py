@@ -186,7 +186,8 @@ def run_example(path: str, device: str, folder: str, timeout: float) -> dict:
         with open(os.path.join(out, "times.json")) as handle:
             result[attempt] = json.load(handle)
     result["status"] = "ok"
-    result["values"] = os.path.join(folder, "first", "values.npz")
+    result["values"] = {attempt: os.path.join(folder, attempt, "values.npz")
+                        for attempt in ("first", "rebuild")}
     return result
 
 
@@ -200,6 +201,22 @@ def same_values(first: str, second: str) -> tuple[bool, int, list]:
                                                                  equal_nan=True):
             differ.append(name)
     return not differ, len(set(a.files) & set(b.files)), differ
+
+
+def compare(cpp: dict, edff: dict) -> tuple[str, bool]:
+    """The table's verdict on one example's two runs, and whether it is a
+    difference between the devices."""
+    if cpp["status"] != "ok" or edff["status"] != "ok":
+        both_failed = cpp["status"] != "ok" and edff["status"] != "ok"
+        return ("", False) if both_failed else ("no", True)
+    reproducible, _, _ = same_values(cpp["values"]["first"], cpp["values"]["rebuild"])
+    if not reproducible:
+        # Nothing to compare against: the script differs from itself.
+        return "cpp_standalone differs between its own two runs", False
+    equal, n_values, differ = same_values(cpp["values"]["first"], edff["values"]["first"])
+    if equal:
+        return f"yes ({n_values} values)", False
+    return f"no: {', '.join(differ[:5])}", True
 
 
 def seconds(result: dict, attempt: str, key: str) -> str:
@@ -234,21 +251,9 @@ def main(argv=None) -> int:
             print(f"#   {example} on {device}: {results[device]['status']} "
                   f"({time.perf_counter() - start:.0f} s)", flush=True)
         cpp, edff = results["cpp_standalone"], results["edff_standalone"]
-        if cpp["status"] != "ok" or edff["status"] != "ok":
-            equal = "" if cpp["status"] != "ok" and edff["status"] != "ok" else "no"
-            all_equal &= equal != "no"
-            rows.append((example, cpp["status"], edff["status"], equal, cpp, edff))
-            continue
-        reproducible, _, _ = same_values(cpp["values"], cpp["values"].replace(
-            os.sep + "first" + os.sep, os.sep + "rebuild" + os.sep))
-        equal, n_values, differ = same_values(cpp["values"], edff["values"])
-        if not reproducible:
-            # Nothing to compare against: the script differs from itself.
-            note = "cpp_standalone differs between its own two runs"
-        else:
-            all_equal &= equal
-            note = f"yes ({n_values} values)" if equal else f"no: {', '.join(differ[:5])}"
-        rows.append((example, "ok", "ok", note, cpp, edff))
+        verdict, differs = compare(cpp, edff)
+        all_equal &= not differs
+        rows.append((example, cpp["status"], edff["status"], verdict, cpp, edff))
     print("\n| example | cpp_standalone | edff_standalone | equal | run s, cpp | run s, edff "
           "| script s, cpp | script s, edff | rebuild s, cpp | rebuild s, edff |")
     print("|---|---|---|---|---|---|---|---|---|---|")

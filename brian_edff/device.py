@@ -205,6 +205,18 @@ def thread_safe_by_target(abstract_code, variable_indices, target_index) -> bool
                for var in _written_variables(abstract_code))
 
 
+def writes_target_read_elsewhere(abstract_code, variables, variable_indices,
+                                 target_index) -> bool:
+    """Whether an array the statements write through the target index is also
+    read through another index (in a recurrent pathway such as the lateral
+    ``M1``, ``z1`` onto ``z1``, a target variable may be read as the source's
+    ``x_pre``, and the source neuron is one of the row's targets)."""
+    written = {id(variables[name]) for name in _written_variables(abstract_code)
+               if name in variables and variable_indices.get(name, "_idx") == target_index}
+    return any(id(variable) in written and variable_indices.get(name) != target_index
+               for name, variable in variables.items())
+
+
 def independent_rows(abstract_code, variables, variable_indices, target_index) -> bool:
     """Whether the iterations of a row (distinct synapses, distinct targets)
     are independent of each other, so that the row's loop may be declared free
@@ -212,21 +224,16 @@ def independent_rows(abstract_code, variables, variable_indices, target_index) -
 
     True when the statements may be split by target
     (:func:`thread_safe_by_target`) and no array they write through the target
-    index is also read through another index: in a recurrent pathway (the
-    lateral ``M1``: ``z1`` onto ``z1``) a target variable written in the row
-    may be the source's variable read as ``x_pre``, and the source neuron is
-    one of the row's targets. Without the declaration gcc has to prove at run
-    time that every written array is apart from every read one; with more than
-    ten such pairs (the adaptive step with lazy decay: ``w``, ``g2``,
-    ``n_settled`` written, six arrays read) it gives up and leaves the row
-    scalar. Vector and scalar forms of such a row compute the same values.
+    index is read through another one (:func:`writes_target_read_elsewhere`).
+    Without the declaration gcc has to prove at run time that every written
+    array is apart from every read one; with more than ten such pairs (the
+    adaptive step with lazy decay: ``w``, ``g2``, ``n_settled`` written, six
+    arrays read) it gives up and leaves the row scalar. Vector and scalar
+    forms of such a row compute the same values.
     """
-    if not thread_safe_by_target(abstract_code, variable_indices, target_index):
-        return False
-    written = {id(variables[name]) for name in _written_variables(abstract_code)
-               if name in variables and variable_indices.get(name, "_idx") == target_index}
-    return not any(id(variable) in written and variable_indices.get(name) != target_index
-                   for name, variable in variables.items())
+    return (thread_safe_by_target(abstract_code, variable_indices, target_index)
+            and not writes_target_read_elsewhere(abstract_code, variables,
+                                                 variable_indices, target_index))
 
 
 #: Appended to Brian2's makefile: ``objects.h`` (which pulls in ``<random>``,
@@ -352,11 +359,12 @@ class EdffStandaloneDevice(CPPStandaloneDevice):
             pathway = template_kwds["pathway"]
             target_index = ("_postsynaptic_idx" if pathway.prepost == "pre"
                             else "_presynaptic_idx")
-            template_kwds["edff_thread_safe"] = thread_safe_by_target(
-                abstract_code, variable_indices, target_index)
+            thread_safe = thread_safe_by_target(abstract_code, variable_indices, target_index)
+            template_kwds["edff_thread_safe"] = thread_safe
             template_kwds["edff_independent_rows"] = (
-                prefs[f"{PREFS}.independent_rows"]
-                and independent_rows(abstract_code, variables, variable_indices, target_index))
+                thread_safe and prefs[f"{PREFS}.independent_rows"]
+                and not writes_target_read_elsewhere(abstract_code, variables,
+                                                     variable_indices, target_index))
             template_kwds["edff_min_parallel"] = min_parallel_synapses()
             template_kwds["edff_vector_width"] = synapse_vector_width()
         return super().code_object(
