@@ -373,12 +373,43 @@ RMS_NEURON_STATE_VARIABLES = ("g2_norm", "t_csdp")
 RMS_SHIFT_CLOCK = "t_csdp = t_csdp - t"
 
 
+#: CSDP with a per-cell adaptive step (``csdp_step = "rmsprop_cell"``). The
+#: running mean square is kept per postsynaptic cell, of its modulator ``d``
+#: over every step with CSDP on, instead of per synapse over the synapse's
+#: own events (:data:`RMS_CSDP_ON_PRE`): ``d_ms`` is the sum of ``d**2``
+#: weighted by ``exp(-(t - t_k) / tau_rms)``, ``d_ms_norm`` the sum of the
+#: weights. Each cell computes its normalised modulator ``d_hat = d /
+#: (sqrt(d_ms / d_ms_norm) + eps_rms)`` once per step (after ``d``,
+#: :data:`CSDP_MODULATOR`), and a synapse moves by ``eta`` times it, signed
+#: as the pathway's gain (the per-synapse step is gain-free too, but for
+#: ``eps_rms``). This is the plain rule's cost per synaptic event: the
+#: per-synapse step keeps a second array as large as the weights and takes
+#: a square root and a division per event.
+RMS_CELL_EQS = """
+d_ms : 1
+d_ms_norm : 1
+d_hat : 1
+tau_rms : second (shared, constant)
+eps_rms : 1 (shared, constant)
+"""
+RMS_CELL_MODULATOR = """
+d_ms = exp(-dt / tau_rms) * d_ms + csdp_on(t) * d * d
+d_ms_norm = exp(-dt / tau_rms) * d_ms_norm + csdp_on(t)
+d_hat = d / (sqrt(d_ms / (d_ms_norm + 1e-30)) + eps_rms)
+"""
+RMS_CELL_CSDP_ON_PRE = "w = clip(w - eta * sign(gain) * d_hat_post, w_min, w_max)"
+#: Per-cell variables of the per-cell adaptive step, carried from chunk to chunk.
+RMS_CELL_STATE_VARIABLES = ("d_ms", "d_ms_norm")
+
+
 def csdp_on_pre(step: str = "plain", lazy: bool = False) -> str:
-    """The CSDP learning statement for a plain or adaptive (``"rmsprop"``) step.
+    """The CSDP learning statement for a plain or adaptive step (``"rmsprop"``:
+    per synapse, ``"rmsprop_cell"``: per postsynaptic cell).
 
     With ``lazy`` the pending decays are settled first (:data:`LAZY_CSDP_ON_PRE`).
     """
-    rule = {"plain": CSDP_ON_PRE, "rmsprop": RMS_CSDP_ON_PRE.strip()}[step]
+    rule = {"plain": CSDP_ON_PRE, "rmsprop": RMS_CSDP_ON_PRE.strip(),
+            "rmsprop_cell": RMS_CELL_CSDP_ON_PRE}[step]
     if not lazy:
         return rule
     return LAZY_CSDP_ON_PRE.replace(CSDP_ON_PRE, rule)

@@ -176,9 +176,14 @@ CSDP_PRE_POPULATIONS = tuple(dict.fromkeys(p.pre for p in PROJECTIONS if p.rule 
 #: Populations with homeostatic threshold offsets when ``rho_h > 0``.
 HOMEOSTATIC_POPULATIONS = ("z1", "z2")
 
+#: Populations whose cells receive CSDP projections (and so keep the per-cell
+#: adaptive step's state, :data:`brian_edff.models.RMS_CELL_EQS`).
+RMS_CELL_POPULATIONS = ("z1", "z2")
+
 #: Every population that can keep per-cell learning state
 #: (:func:`neuron_state_variables`): what chunks carry and checkpoints hold.
-STATEFUL_POPULATIONS = tuple(dict.fromkeys(CSDP_PRE_POPULATIONS + HOMEOSTATIC_POPULATIONS))
+STATEFUL_POPULATIONS = tuple(dict.fromkeys(CSDP_PRE_POPULATIONS + HOMEOSTATIC_POPULATIONS
+                                            + RMS_CELL_POPULATIONS))
 
 
 def homeostasis_on(params: Params) -> bool:
@@ -197,6 +202,8 @@ def neuron_state_variables(params: Params, population: str) -> tuple:
     names = ()
     if params.csdp_step == "rmsprop" and population in CSDP_PRE_POPULATIONS:
         names += models.RMS_NEURON_STATE_VARIABLES
+    if params.csdp_step == "rmsprop_cell" and population in RMS_CELL_POPULATIONS:
+        names += models.RMS_CELL_STATE_VARIABLES
     if homeostasis_on(params) and population in HOMEOSTATIC_POPULATIONS:
         names += models.HOMEOSTASIS_STATE_VARIABLES
     return names
@@ -384,6 +391,10 @@ class CircuitNetwork:
         if p.csdp_step == "rmsprop":
             for name in CSDP_PRE_POPULATIONS:
                 values[pops[name].tau_rms] = p.tau_rms
+        if p.csdp_step == "rmsprop_cell":
+            for name in RMS_CELL_POPULATIONS:
+                values[pops[name].tau_rms] = p.tau_rms
+                values[pops[name].eps_rms] = p.eps_rms
         if homeostasis_on(p):
             for name in HOMEOSTATIC_POPULATIONS:
                 values[pops[name].rho_h] = p.rho_h
@@ -453,6 +464,9 @@ class CircuitNetwork:
         hidden_window_reset = model.window_reset
         hidden_step = [models.CSDP_MODULATOR, models.THRESHOLD_ADAPTATION,
                        models.DECAY_COUNT]
+        if p.csdp_step == "rmsprop_cell":
+            hidden_eqs += models.RMS_CELL_EQS
+            hidden_step.insert(1, models.RMS_CELL_MODULATOR.strip())
         if homeostasis:
             hidden_eqs += models.HOMEOSTASIS_EQS
             hidden_window_reset += "\n" + models.HOMEOSTASIS_WINDOW_START

@@ -39,7 +39,7 @@ class ParamsError(ValueError):
 TIME_FIELDS = ("dt", "tau_m", "tau_tr", "tau_rms")
 
 LATERAL_SIGNS = ("reference", "consistent")
-CSDP_STEPS = ("plain", "rmsprop")
+CSDP_STEPS = ("plain", "rmsprop", "rmsprop_cell")
 NEGATIVES = ("random", "confused", "hybrid")
 STATE_DTYPES = ("float64", "float32")
 #: The circuit's synaptic pathways (:data:`brian_edff.circuit.PROJECTIONS`):
@@ -111,11 +111,14 @@ class Params:
         Extra epochs after those in which CSDP is off and only the classifier
         and reconstruction heads learn, on the final representation (one
         context-free window per image). Both arms of a comparison get them.
-    csdp_step : {"plain", "rmsprop"}
+    csdp_step : {"plain", "rmsprop", "rmsprop_cell"}
         ``"plain"``: every CSDP event moves a weight by ``eta * gain * d``
         (the reference). ``"rmsprop"``: by about ``eta`` per event, the update
         divided by the root of its per-synapse running mean square
-        (:data:`brian_edff.models.RMS_CSDP_ON_PRE`).
+        (:data:`brian_edff.models.RMS_CSDP_ON_PRE`). ``"rmsprop_cell"``: the
+        same with one running mean square per postsynaptic cell, of its
+        modulator over every step with CSDP on, at the plain step's cost
+        (:data:`brian_edff.models.RMS_CELL_CSDP_ON_PRE`).
     tau_rms, eps_rms : Quantity, float
         Memory (simulated time) and floor of that running mean square.
     eta_decay : float

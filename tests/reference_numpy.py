@@ -32,6 +32,10 @@ class ReferenceCircuit:
         # their weights, time of the last event.
         self.rms = {k: {"g2": np.zeros_like(self.W[k]), "norm": np.zeros_like(self.W[k]),
                         "t_last": np.zeros_like(self.W[k])} for k in CSDP_PROJECTIONS}
+        # Per-cell adaptive step: running mean square of each hidden cell's
+        # modulator and the sum of its weights.
+        self.d_ms = {k: np.zeros(len(self.theta_base[k])) for k in ("z1", "z2")}
+        self.d_ms_norm = {k: np.zeros(len(self.theta_base[k])) for k in ("z1", "z2")}
         # Per-cell homeostatic threshold offsets, kept across windows.
         self.h = {k: np.zeros(len(self.theta_base[k])) for k in ("z1", "z2")}
 
@@ -85,6 +89,13 @@ class ReferenceCircuit:
         self.tr_sum += self.tr["zR"]
         d = {"z1": 2 * self.tr["z1"] * (sigmoid(G["z1"] - p.theta_g1) - y),
              "z2": 2 * self.tr["z2"] * (sigmoid(G["z2"] - p.theta_g2) - y)}
+        decay = np.exp(-float(p.dt) / float(p.tau_rms))
+        d_hat = {}
+        for k in ("z1", "z2"):
+            self.d_ms[k] = decay * self.d_ms[k] + float(csdp_on) * d[k] ** 2
+            self.d_ms_norm[k] = decay * self.d_ms_norm[k] + float(csdp_on)
+            rms = np.sqrt(self.d_ms[k] / (self.d_ms_norm[k] + 1e-30))
+            d_hat[k] = d[k] / (rms + p.eps_rms)
         if csdp_on:
             for k in ("z1", "z2"):
                 self.h[k] += p.rho_h * (spikes[k] - spikes[k].mean())
@@ -95,6 +106,8 @@ class ReferenceCircuit:
                     gain = -gain
                 if p.csdp_step == "rmsprop":
                     step = self._rms_step(name, gain * d[post], prev[pre] > 0.5)
+                elif p.csdp_step == "rmsprop_cell":
+                    step = -p.eta * np.sign(gain) * np.outer(prev[pre], d_hat[post])
                 else:
                     step = -p.eta * gain * np.outer(prev[pre], d[post])
                 dw = step - p.w_decay * np.outer(1 - prev[pre], spikes[post])

@@ -82,10 +82,11 @@ TOLERANCE = {"float32": {"state": 1e-6, "weight": 1e-6},
 @pytest.fixture(params=[("reference", "float32", "plain", 0.0),
                         ("consistent", "float64", "plain", 0.0),
                         ("reference", "float64", "rmsprop", 0.0),
+                        ("consistent", "float64", "rmsprop_cell", 0.0),
                         pytest.param(("reference", "float64", "plain", 0.002),
                                      marks=pytest.mark.slow)],
                 ids=["reference-float32", "consistent-float64", "rmsprop-float64",
-                     "homeostasis-float64"])
+                     "rmsprop_cell-float64", "homeostasis-float64"])
 def setup(request):
     prefs.codegen.target = "numpy"
     lateral_sign, dtype, step, rho_h = request.param
@@ -207,6 +208,29 @@ def test_adaptive_step_carries_over_chunks():
         np.testing.assert_allclose(state_after.weights[proj.name], ref.W[proj.name],
                                    atol=1e-9, err_msg=proj.name)
     assert_adaptive_state_equals(state_after.synapse_state, ref, plan6.n_windows * params.window)
+
+
+def test_per_cell_adaptive_step_carries_over_chunks():
+    """The per-cell adaptive step's running mean squares cross chunk
+    boundaries (they are per-cell state, carried like the weights)."""
+    prefs.codegen.target = "numpy"
+    params = small_params(csdp_step="rmsprop_cell", eta=0.01, tau_rms=20 * ms)
+    state = initial_state(params, N_INPUT, seed=8)
+    assert "z1.d_ms" in state.synapse_state and "z2.d_ms_norm" in state.synapse_state
+    plan6 = repeated(three_windows(), 2)
+    ref, _, _ = run_reference(params, state, plan6)
+    circuit = Circuit(params, N_INPUT, 3, device="runtime", weight_dtype="float64")
+    state_after, _ = simulate(circuit, plan6, state)
+    for proj in PROJECTIONS:
+        np.testing.assert_allclose(state_after.weights[proj.name], ref.W[proj.name],
+                                   atol=1e-9, err_msg=proj.name)
+    for layer in ("z1", "z2"):
+        np.testing.assert_allclose(state_after.synapse_state[f"{layer}.d_ms"],
+                                   ref.d_ms[layer], rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(state_after.synapse_state[f"{layer}.d_ms_norm"],
+                                   ref.d_ms_norm[layer], rtol=1e-9)
+    assert ref.d_ms_norm["z1"].min() > 1 and ref.d_ms["z1"].max() > 0, \
+        "the running mean squares must accumulate for the test to mean anything"
 
 
 def assert_adaptive_state_equals(mine, ref, duration):

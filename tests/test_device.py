@@ -74,8 +74,8 @@ def run_chunks(device, threads, n_chunks=2, step="plain", state_dtype="float64")
     With the adaptive step the hidden layers are wider (41 and 23 cells), so
     that its vectorised rows run full vectors and a remainder at every width.
     """
-    adaptive = ({"csdp_step": "rmsprop", "eta": 0.01, "n_hidden1": 41, "n_hidden2": 23}
-                if step == "rmsprop" else {})
+    adaptive = ({"csdp_step": step, "eta": 0.01, "n_hidden1": 41, "n_hidden2": 23}
+                if step != "plain" else {})
     params = small_params(w_decay=0.02, state_dtype=state_dtype, **adaptive)
     state = initial_state(params, N_INPUT, seed=7)
     circuit = Circuit(params, N_INPUT, 3, device=device, threads=threads,
@@ -99,7 +99,8 @@ def plain_runs():
 @pytest.mark.slow
 @pytest.mark.parametrize("step, threads, state_dtype", [
     ("plain", 1, "float64"), ("plain", 2, "float64"), ("rmsprop", 1, "float64"),
-    ("rmsprop", 2, "float64"), ("rmsprop", 1, "float32"), ("rmsprop", 2, "float32")])
+    ("rmsprop", 2, "float64"), ("rmsprop", 1, "float32"), ("rmsprop", 2, "float32"),
+    ("rmsprop_cell", 2, "float32")])
 def test_device_equals_cpp_standalone(plain_runs, step, threads, state_dtype):
     """Bit-identical to cpp_standalone, with float64 and with float32 cell state."""
     key = (step, state_dtype)

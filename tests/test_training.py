@@ -69,7 +69,7 @@ def test_same_seed_same_run_other_seed_differs(tmp_path):
     assert ma == mb
 
 
-@pytest.mark.parametrize("step", ["plain", "rmsprop",
+@pytest.mark.parametrize("step", ["plain", "rmsprop", "rmsprop_cell",
                                   pytest.param("homeostasis", marks=pytest.mark.slow)])
 def test_resume_continues_to_the_same_result(tmp_path, step):
     """A run stopped after its first epoch and resumed ends like an uninterrupted
@@ -100,6 +100,9 @@ def test_resume_continues_to_the_same_result(tmp_path, step):
         np.testing.assert_array_equal(full[name], resumed[name], err_msg=name)
     if step == "rmsprop":
         assert {"W1.g2", "z0.g2_norm", "z1.t_csdp"} <= set(full)
+    if step == "rmsprop_cell":
+        assert {"z1.d_ms", "z2.d_ms_norm"} <= set(full) and "W1.g2" not in set(full)
+        assert full["z1.d_ms_norm"].min() > 1, "the running mean squares did not move"
     if homeostasis:
         assert {"z1.h", "z2.h"} <= set(full)
         assert np.abs(full["z1.h"]).max() > 0, "the offsets did not move"
