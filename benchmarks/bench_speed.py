@@ -245,7 +245,8 @@ def runtime_windows_per_s(name, train_plan, n_windows):
 def learning_cost(name, chunks=2, threads=1, devices=("standalone",)):
     """What learning costs: ms per training image of ``name`` with CSDP on,
     with the hidden synapses frozen (the control), and with CSDP on but the
-    other step (plain against adaptive), on each device, one invocation.
+    other steps (plain, and the per-synapse adaptive step beside a set with
+    the per-cell one), on each device, one invocation.
 
     Returns rows ``(device, step, arm, measurement)``; the frozen arm runs on
     the build of the set's own step.
@@ -306,7 +307,7 @@ def print_learning_cost(name, base, rows):
                 print(f"| {device} | {step} | test window | {ms:.2f} | | | |", flush=True)
                 continue
             ratio = ""
-            if arm == "learned" and step == "rmsprop" and ("plain", "learned") in mine:
+            if arm == "learned" and step != "plain" and ("plain", "learned") in mine:
                 ratio = f"{ms / mine[('plain', 'learned')]:.2f}x"
             print(f"| {device} | {step} | {arm} | {ms:.1f} | {ms / frozen:.2f}x | {ratio} | "
                   f"{epoch_minutes(ms, test, base.n_labels):.0f} |", flush=True)
