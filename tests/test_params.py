@@ -1,6 +1,7 @@
 """Parameter sets: validation names the field; JSON round trip keeps units."""
 
 import json
+from pathlib import Path
 
 import pytest
 from brian2 import ms
@@ -118,4 +119,7 @@ def test_paper_is_the_papers_circuit():
     p, ref = paper().validate(n_input=784), reference()
     assert (p.n_hidden1, p.n_hidden2, p.T, p.dt, p.tau_m) == (
         ref.n_hidden1, ref.n_hidden2, ref.T, ref.dt, ref.tau_m)
-    assert p.csdp_step == "rmsprop" and load_params("paper") == p
+    assert p.csdp_step == "rmsprop_cell" and load_params("paper") == p
+    per_synapse = load_params(str(Path(__file__).resolve().parents[1] / "protocols"
+                                  / "paper_rmsprop.json"))
+    assert per_synapse == p.replace(csdp_step="rmsprop")
