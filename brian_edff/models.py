@@ -385,18 +385,24 @@ RMS_SHIFT_CLOCK = "t_csdp = t_csdp - t"
 #: ``eps_rms``). This is the plain rule's cost per synaptic event: the
 #: per-synapse step keeps a second array as large as the weights and takes
 #: a square root and a division per event.
+#: ``d_ms_floor`` (:data:`RMS_CELL_NORM_FLOOR`) keeps ``d_ms / d_ms_norm`` at
+#: zero before the first step with CSDP on; a constant of the group rather
+#: than a literal, so that it has the cells' precision and the statement
+#: stays in single precision where the state is.
 RMS_CELL_EQS = """
 d_ms : 1
 d_ms_norm : 1
 d_hat : 1
 tau_rms : second (shared, constant)
 eps_rms : 1 (shared, constant)
+d_ms_floor : 1 (shared, constant)
 """
 RMS_CELL_MODULATOR = """
 d_ms = exp(-dt / tau_rms) * d_ms + csdp_on(t) * d * d
 d_ms_norm = exp(-dt / tau_rms) * d_ms_norm + csdp_on(t)
-d_hat = d / (sqrt(d_ms / (d_ms_norm + 1e-30)) + eps_rms)
+d_hat = d / (sqrt(d_ms / (d_ms_norm + d_ms_floor)) + eps_rms)
 """
+RMS_CELL_NORM_FLOOR = 1e-30
 RMS_CELL_CSDP_ON_PRE = "w = clip(w - eta * sign(gain) * d_hat_post, w_min, w_max)"
 #: Per-cell variables of the per-cell adaptive step, carried from chunk to chunk.
 RMS_CELL_STATE_VARIABLES = ("d_ms", "d_ms_norm")

@@ -395,6 +395,7 @@ class CircuitNetwork:
             for name in RMS_CELL_POPULATIONS:
                 values[pops[name].tau_rms] = p.tau_rms
                 values[pops[name].eps_rms] = p.eps_rms
+                values[pops[name].d_ms_floor] = models.RMS_CELL_NORM_FLOOR
         if homeostasis_on(p):
             for name in HOMEOSTATIC_POPULATIONS:
                 values[pops[name].rho_h] = p.rho_h
