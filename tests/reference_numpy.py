@@ -89,13 +89,8 @@ class ReferenceCircuit:
         self.tr_sum += self.tr["zR"]
         d = {"z1": 2 * self.tr["z1"] * (sigmoid(G["z1"] - p.theta_g1) - y),
              "z2": 2 * self.tr["z2"] * (sigmoid(G["z2"] - p.theta_g2) - y)}
-        decay = np.exp(-float(p.dt) / float(p.tau_rms))
-        d_hat = {}
-        for k in ("z1", "z2"):
-            self.d_ms[k] = decay * self.d_ms[k] + float(csdp_on) * d[k] ** 2
-            self.d_ms_norm[k] = decay * self.d_ms_norm[k] + float(csdp_on)
-            rms = np.sqrt(self.d_ms[k] / (self.d_ms_norm[k] + 1e-30))
-            d_hat[k] = d[k] / (rms + p.eps_rms)
+        if p.csdp_step == "rmsprop_cell":
+            d_hat = self._cell_rms_step(d, csdp_on)
         if csdp_on:
             for k in ("z1", "z2"):
                 self.h[k] += p.rho_h * (spikes[k] - spikes[k].mean())
@@ -134,6 +129,19 @@ class ReferenceCircuit:
                 "tr1": self.tr["z1"].copy(), "tr2": self.tr["z2"].copy(),
                 "G1": G["z1"], "G2": G["z2"], "d1": d["z1"], "d2": d["z2"],
                 "vy": self.v["zy"].copy(), "vR": self.v["zR"].copy()}
+
+    def _cell_rms_step(self, d, csdp_on):
+        """Per-cell adaptive step: update each hidden cell's running mean
+        square of its modulator; the normalised modulators ``d_hat``."""
+        p = self.p
+        decay = np.exp(-float(p.dt) / float(p.tau_rms))
+        d_hat = {}
+        for k in ("z1", "z2"):
+            self.d_ms[k] = decay * self.d_ms[k] + float(csdp_on) * d[k] ** 2
+            self.d_ms_norm[k] = decay * self.d_ms_norm[k] + float(csdp_on)
+            rms = np.sqrt(self.d_ms[k] / (self.d_ms_norm[k] + 1e-30))
+            d_hat[k] = d[k] / (rms + p.eps_rms)
+        return d_hat
 
     def _rms_step(self, name, g_post, active_pre):
         """RMSprop-like step on the rows of presynaptic cells that spiked last step."""

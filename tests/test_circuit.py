@@ -197,8 +197,16 @@ def test_lazy_decay_equals_eager_decay():
 def test_adaptive_step_carries_over_chunks():
     """The adaptive step's state crosses chunk boundaries exactly (its event
     times are rebased at each chunk's end), on the compiled-free runtime."""
+    _, state_after, ref, duration = two_chunks_against_reference("rmsprop")
+    assert_adaptive_state_equals(state_after.synapse_state, ref, duration)
+
+
+def two_chunks_against_reference(step):
+    """Six windows in two chunks of three on the runtime device, state handed
+    over, against the NumPy reference run through: weights equal, and
+    (params, state after, reference, duration) returned."""
     prefs.codegen.target = "numpy"
-    params = small_params(csdp_step="rmsprop", eta=0.01, tau_rms=20 * ms)
+    params = small_params(csdp_step=step, eta=0.01, tau_rms=20 * ms)
     state = initial_state(params, N_INPUT, seed=8)
     plan6 = repeated(three_windows(), 2)
     ref, _, _ = run_reference(params, state, plan6)
@@ -207,23 +215,14 @@ def test_adaptive_step_carries_over_chunks():
     for proj in PROJECTIONS:
         np.testing.assert_allclose(state_after.weights[proj.name], ref.W[proj.name],
                                    atol=1e-9, err_msg=proj.name)
-    assert_adaptive_state_equals(state_after.synapse_state, ref, plan6.n_windows * params.window)
+    return params, state_after, ref, plan6.n_windows * params.window
 
 
 def test_per_cell_adaptive_step_carries_over_chunks():
     """The per-cell adaptive step's running mean squares cross chunk
     boundaries (they are per-cell state, carried like the weights)."""
-    prefs.codegen.target = "numpy"
-    params = small_params(csdp_step="rmsprop_cell", eta=0.01, tau_rms=20 * ms)
-    state = initial_state(params, N_INPUT, seed=8)
-    assert "z1.d_ms" in state.synapse_state and "z2.d_ms_norm" in state.synapse_state
-    plan6 = repeated(three_windows(), 2)
-    ref, _, _ = run_reference(params, state, plan6)
-    circuit = Circuit(params, N_INPUT, 3, device="runtime", weight_dtype="float64")
-    state_after, _ = simulate(circuit, plan6, state)
-    for proj in PROJECTIONS:
-        np.testing.assert_allclose(state_after.weights[proj.name], ref.W[proj.name],
-                                   atol=1e-9, err_msg=proj.name)
+    _, state_after, ref, _ = two_chunks_against_reference("rmsprop_cell")
+    assert "z1.d_ms" in state_after.synapse_state and "z2.d_ms_norm" in state_after.synapse_state
     for layer in ("z1", "z2"):
         np.testing.assert_allclose(state_after.synapse_state[f"{layer}.d_ms"],
                                    ref.d_ms[layer], rtol=1e-9, atol=1e-15)

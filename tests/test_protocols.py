@@ -4,6 +4,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocols"))
 
 import multi_seed  # noqa: E402
@@ -53,7 +55,6 @@ def test_reference_classifiers_fit_the_circuits_split(tmp_path):
 
 
 def test_reference_classifiers_reject_a_bad_size(tmp_path):
-    import pytest
     import reference_classifiers
 
     with pytest.raises(SystemExit):
