@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 from brian_edff.checkpoint import provenance, write_json, write_text
-from brian_edff.datasets import load_dataset
+from brian_edff.datasets import DataError, load_dataset
 
 
 def classifiers(hidden: tuple, seed: int) -> dict:
@@ -124,9 +124,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if any(n <= 0 for n in args.hidden):
         parser.error(f"--hidden: sizes must be positive, got {args.hidden}")
-    per_seed = {seed: evaluate_seed(args.dataset, tuple(args.hidden), seed,
-                                    args.max_epochs, args.patience)
-                for seed in args.seeds}
+    try:
+        per_seed = {seed: evaluate_seed(args.dataset, tuple(args.hidden), seed,
+                                        args.max_epochs, args.patience)
+                    for seed in args.seeds}
+    except DataError as err:  # nothing is written before the data load
+        parser.error(str(err))
     os.makedirs(args.out, exist_ok=True)
     write_json(os.path.join(args.out, "reference_classifiers.json"),
                {"config": vars(args), "provenance": provenance(),

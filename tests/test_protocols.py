@@ -59,4 +59,7 @@ def test_reference_classifiers_reject_a_bad_size(tmp_path):
 
     with pytest.raises(SystemExit):
         reference_classifiers.main(["--hidden", "0", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        reference_classifiers.main(["--dataset", f"idx:{tmp_path / 'absent'}",
+                                    "--out", str(tmp_path / "out")])
     assert not any(tmp_path.iterdir())
